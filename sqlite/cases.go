@@ -1,0 +1,364 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strings"
+
+	"github.com/tongban/tongban"
+)
+
+const caseCols = `id, kind, workflow, tracking_code, type, channel, category, title, body, address, lat, long,
+	req_name, req_phone, req_email, confidential, lead, co, first, assignee, step, status,
+	received_at, updated_at, step_started_at, step_deadline, deadline, closed_at,
+	reply, replied_at, draft_reply, rating, rating_comment, returns, reopens, transfers, extension_days,
+	pending, parent_id, attrs, version, last_hash`
+
+// caseArgs returns the values for caseCols after id, in order.
+func caseArgs(c *tongban.Case) []any {
+	var lat, long any
+	if c.Lat != nil {
+		lat = *c.Lat
+	}
+	if c.Long != nil {
+		long = *c.Long
+	}
+	pending := ""
+	if c.Pending != nil {
+		pending = jsonText(c.Pending)
+	}
+	attrs := ""
+	if len(c.Attrs) > 0 {
+		attrs = jsonText(c.Attrs)
+	}
+	return []any{c.Kind, c.Workflow, c.TrackingCode, c.Type, c.Channel, c.Category, c.Title, c.Body, c.Address, lat, long,
+		c.Requester.Name, c.Requester.Phone, c.Requester.Email, b2i(c.Confidential), c.Lead, jsonText(nonNil(c.Co)), c.First, c.Assignee, c.Step, c.Status,
+		micros(c.ReceivedAt), micros(c.UpdatedAt), micros(c.StepStarted), nullMicros(c.StepDeadline), micros(c.Deadline), nullMicros(c.ClosedAt),
+		c.Reply, nullMicros(c.RepliedAt), c.DraftReply, c.Rating, c.RatingComment, c.Returns, c.Reopens, c.Transfers, c.ExtensionDays,
+		pending, c.ParentID, attrs, c.Version, c.LastHash}
+}
+
+func scanCase(s interface{ Scan(...any) error }) (*tongban.Case, error) {
+	var c tongban.Case
+	var lat, long sql.NullFloat64
+	var co, pending, attrs string
+	var received, updated, stepStarted, deadline int64
+	var stepDeadline, closed, replied sql.NullInt64
+	err := s.Scan(&c.ID, &c.Kind, &c.Workflow, &c.TrackingCode, &c.Type, &c.Channel, &c.Category, &c.Title, &c.Body, &c.Address, &lat, &long,
+		&c.Requester.Name, &c.Requester.Phone, &c.Requester.Email, &c.Confidential, &c.Lead, &co, &c.First, &c.Assignee, &c.Step, &c.Status,
+		&received, &updated, &stepStarted, &stepDeadline, &deadline, &closed,
+		&c.Reply, &replied, &c.DraftReply, &c.Rating, &c.RatingComment, &c.Returns, &c.Reopens, &c.Transfers, &c.ExtensionDays,
+		&pending, &c.ParentID, &attrs, &c.Version, &c.LastHash)
+	if err != nil {
+		return nil, err
+	}
+	if lat.Valid {
+		c.Lat = &lat.Float64
+	}
+	if long.Valid {
+		c.Long = &long.Float64
+	}
+	if co != "" && co != "[]" {
+		_ = json.Unmarshal([]byte(co), &c.Co)
+	}
+	if pending != "" {
+		c.Pending = new(tongban.Pending)
+		_ = json.Unmarshal([]byte(pending), c.Pending)
+	}
+	if attrs != "" {
+		_ = json.Unmarshal([]byte(attrs), &c.Attrs)
+	}
+	c.ReceivedAt, c.UpdatedAt, c.StepStarted, c.Deadline = fromMicros(received), fromMicros(updated), fromMicros(stepStarted), fromMicros(deadline)
+	c.StepDeadline, c.ClosedAt, c.RepliedAt = ptrMicros(stepDeadline), ptrMicros(closed), ptrMicros(replied)
+	return &c, nil
+}
+
+func insertEvent(ctx context.Context, tx *sql.Tx, e *tongban.Event) error {
+	res, err := tx.ExecContext(ctx, `INSERT INTO events (case_id, seq, action, from_step, to_step, actor_id, actor, actor_dept, at, reason, note, public, payload, prev_hash, hash)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		e.CaseID, e.Seq, e.Action, e.FromStep, e.ToStep, e.ActorID, e.Actor, e.ActorDept, micros(e.At), e.Reason, e.Note, b2i(e.Public), string(e.Payload), e.PrevHash, e.Hash)
+	if isUnique(err) {
+		return tongban.ErrConflict
+	}
+	if err != nil {
+		return err
+	}
+	e.ID, err = res.LastInsertId()
+	return err
+}
+
+// CreateCase inserts the case, its first event and its attachments in one
+// transaction. The event's hash is computed here, once the case ID exists.
+func (db *DB) CreateCase(ctx context.Context, c *tongban.Case, first *tongban.Event) error {
+	return db.exec(ctx, func(tx *sql.Tx) error {
+		args := caseArgs(c)
+		res, err := tx.ExecContext(ctx, `INSERT INTO cases (`+strings.TrimPrefix(caseCols, "id, ")+`) VALUES (`+placeholders(len(args))+`)`, args...)
+		if isUnique(err) {
+			return tongban.Errorf(tongban.EConflict, "跟踪码重复", "duplicate tracking code")
+		}
+		if err != nil {
+			return err
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		first.CaseID = id
+		first.Seq = 1
+		first.PrevHash = ""
+		first.Hash = first.ComputeHash()
+		if _, err := tx.ExecContext(ctx, `UPDATE cases SET last_hash=?, version=1 WHERE id=?`, first.Hash, id); err != nil {
+			return err
+		}
+		if err := insertEvent(ctx, tx, first); err != nil {
+			return err
+		}
+		for i := range c.Attachments {
+			a := &c.Attachments[i]
+			a.CaseID = id
+			res, err := tx.ExecContext(ctx, `INSERT INTO attachments (case_id, name, content_type, size, sha256, data, created_at) VALUES (?,?,?,?,?,?,?)`,
+				id, a.Name, a.ContentType, a.Size, a.SHA256, a.Data, micros(a.CreatedAt))
+			if err != nil {
+				return err
+			}
+			if a.ID, err = res.LastInsertId(); err != nil {
+				return err
+			}
+		}
+		c.ID, c.Version, c.LastHash = id, 1, first.Hash
+		return nil
+	})
+}
+
+// UpdateCase writes the new state and appends the event if the version
+// still matches.
+func (db *DB) UpdateCase(ctx context.Context, c *tongban.Case, expectVersion int64, ev *tongban.Event) error {
+	return db.exec(ctx, func(tx *sql.Tx) error {
+		args := caseArgs(c)[1:] // kind is immutable; the rest follow
+		sets := strings.Split(strings.TrimPrefix(caseCols, "id, kind, "), ",")
+		for i := range sets {
+			sets[i] = strings.TrimSpace(sets[i]) + "=?"
+		}
+		args = append(args, c.ID, expectVersion)
+		res, err := tx.ExecContext(ctx, `UPDATE cases SET `+strings.Join(sets, ", ")+` WHERE id=? AND version=?`, args...)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return tongban.ErrConflict
+		}
+		for i := range c.Attachments {
+			a := &c.Attachments[i]
+			if a.ID != 0 {
+				continue
+			}
+			a.CaseID = c.ID
+			res, err := tx.ExecContext(ctx, `INSERT INTO attachments (case_id, name, content_type, size, sha256, data, created_at) VALUES (?,?,?,?,?,?,?)`,
+				c.ID, a.Name, a.ContentType, a.Size, a.SHA256, a.Data, micros(a.CreatedAt))
+			if err != nil {
+				return err
+			}
+			if a.ID, err = res.LastInsertId(); err != nil {
+				return err
+			}
+		}
+		return insertEvent(ctx, tx, ev)
+	})
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+// Case returns a case with its attachments' metadata.
+func (db *DB) Case(ctx context.Context, id int64) (*tongban.Case, error) {
+	c, err := scanCase(db.read.QueryRowContext(ctx, `SELECT `+caseCols+` FROM cases WHERE id=?`, id))
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return c, db.loadAttachments(ctx, c)
+}
+
+// CaseByCode returns a case by its tracking code.
+func (db *DB) CaseByCode(ctx context.Context, code string) (*tongban.Case, error) {
+	c, err := scanCase(db.read.QueryRowContext(ctx, `SELECT `+caseCols+` FROM cases WHERE tracking_code=?`, code))
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return c, db.loadAttachments(ctx, c)
+}
+
+func (db *DB) loadAttachments(ctx context.Context, c *tongban.Case) error {
+	rows, err := db.read.QueryContext(ctx, `SELECT id, case_id, name, content_type, size, sha256, created_at FROM attachments WHERE case_id=? ORDER BY id`, c.ID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a tongban.Attachment
+		var created int64
+		if err := rows.Scan(&a.ID, &a.CaseID, &a.Name, &a.ContentType, &a.Size, &a.SHA256, &created); err != nil {
+			return err
+		}
+		a.CreatedAt = fromMicros(created)
+		c.Attachments = append(c.Attachments, a)
+	}
+	return rows.Err()
+}
+
+// Attachment returns one attachment with its content.
+func (db *DB) Attachment(ctx context.Context, id int64) (*tongban.Attachment, error) {
+	var a tongban.Attachment
+	var created int64
+	err := db.read.QueryRowContext(ctx, `SELECT id, case_id, name, content_type, size, sha256, data, created_at FROM attachments WHERE id=?`, id).
+		Scan(&a.ID, &a.CaseID, &a.Name, &a.ContentType, &a.Size, &a.SHA256, &a.Data, &created)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	a.CreatedAt = fromMicros(created)
+	return &a, nil
+}
+
+// Events returns a case's events in order.
+func (db *DB) Events(ctx context.Context, caseID int64) ([]*tongban.Event, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT id, case_id, seq, action, from_step, to_step, actor_id, actor, actor_dept, at, reason, note, public, payload, prev_hash, hash
+		FROM events WHERE case_id=? ORDER BY seq`, caseID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*tongban.Event
+	for rows.Next() {
+		var e tongban.Event
+		var at int64
+		var payload string
+		if err := rows.Scan(&e.ID, &e.CaseID, &e.Seq, &e.Action, &e.FromStep, &e.ToStep, &e.ActorID, &e.Actor, &e.ActorDept, &at, &e.Reason, &e.Note, &e.Public, &payload, &e.PrevHash, &e.Hash); err != nil {
+			return nil, err
+		}
+		e.At = fromMicros(at)
+		if payload != "" {
+			e.Payload = json.RawMessage(payload)
+		}
+		out = append(out, &e)
+	}
+	return out, rows.Err()
+}
+
+// where builds the WHERE clause of a case filter.
+func where(f tongban.CaseFilter) (string, []any) {
+	var conds []string
+	var args []any
+	add := func(cond string, a ...any) {
+		conds = append(conds, cond)
+		args = append(args, a...)
+	}
+	if f.Kind != "" {
+		add("kind=?", f.Kind)
+	}
+	if f.Status != "" {
+		add("status=?", f.Status)
+	}
+	if len(f.Steps) > 0 {
+		add("step IN ("+placeholders(len(f.Steps))+")", anySlice(f.Steps)...)
+	}
+	if f.Type != "" {
+		add("type=?", f.Type)
+	}
+	if f.Category != "" {
+		add("category=?", f.Category)
+	}
+	if f.Channel != "" {
+		add("channel=?", f.Channel)
+	}
+	if f.LeadDept != "" {
+		add("lead=?", f.LeadDept)
+	}
+	if f.Dept != "" {
+		add(`(lead=? OR first=? OR co LIKE ?)`, f.Dept, f.Dept, `%"`+f.Dept+`"%`)
+	}
+	if f.Assignee != "" {
+		add("assignee=?", f.Assignee)
+	}
+	if f.Pending != "" {
+		add("pending LIKE ?", `{"kind":"`+f.Pending+`"%`)
+	}
+	if !f.From.IsZero() {
+		add("received_at>=?", micros(f.From))
+	}
+	if !f.To.IsZero() {
+		add("received_at<?", micros(f.To))
+	}
+	if !f.DueBefore.IsZero() {
+		add("deadline<?", micros(f.DueBefore))
+	}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		for _, w := range strings.Fields(q) {
+			like := "%" + escapeLike(w) + "%"
+			add(`(title LIKE ? ESCAPE '\' OR body LIKE ? ESCAPE '\' OR address LIKE ? ESCAPE '\' OR reply LIKE ? ESCAPE '\' OR tracking_code = ?)`, like, like, like, like, strings.ToUpper(w))
+		}
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+func anySlice(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+func orderBy(sort string) string {
+	switch sort {
+	case "-received":
+		return " ORDER BY received_at DESC, id DESC"
+	case "received":
+		return " ORDER BY received_at, id"
+	case "-updated":
+		return " ORDER BY updated_at DESC, id DESC"
+	default:
+		return " ORDER BY status DESC, deadline, id" // open before closed, least time left first
+	}
+}
+
+// ListCases returns one page of cases matching f and the total count.
+func (db *DB) ListCases(ctx context.Context, f tongban.CaseFilter) (*tongban.CasePage, error) {
+	w, args := where(f)
+	limit := f.Limit
+	if limit <= 0 || limit > 500 {
+		limit = 50
+	}
+	page := &tongban.CasePage{Cases: []*tongban.Case{}}
+	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM cases`+w, args...).Scan(&page.Total); err != nil {
+		return nil, err
+	}
+	rows, err := db.read.QueryContext(ctx, `SELECT `+caseCols+` FROM cases`+w+orderBy(f.Sort)+` LIMIT ? OFFSET ?`, append(args, limit, max(f.Offset, 0))...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		c, err := scanCase(rows)
+		if err != nil {
+			return nil, err
+		}
+		page.Cases = append(page.Cases, c)
+	}
+	return page, rows.Err()
+}
+
+// CountCases counts cases matching f.
+func (db *DB) CountCases(ctx context.Context, f tongban.CaseFilter) (int, error) {
+	w, args := where(f)
+	var n int
+	err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM cases`+w, args...).Scan(&n)
+	return n, err
+}

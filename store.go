@@ -1,0 +1,97 @@
+package tongban
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the persistence port. There is one implementation per database
+// (sqlite, postgres) and one conformance suite (storetest) that both pass.
+//
+// Writes that change a case take the case's new state and the event that
+// caused it together, and write both in one transaction: the state row is
+// updated only if its version is still expectVersion (optimistic
+// concurrency), so of two concurrent actions exactly one wins and the other
+// gets ErrConflict.
+type Store interface {
+	Departments
+	Users
+	Categories
+	Cases
+	Sessions
+	APIKeys
+
+	ListCalendarOverrides(ctx context.Context) ([]CalendarOverride, error)
+	SetCalendarOverride(ctx context.Context, o CalendarOverride) error
+	DeleteCalendarOverride(ctx context.Context, date string) error
+
+	// LogPIIAccess records an unmasked view of a requester's data.
+	LogPIIAccess(ctx context.Context, a *PIIAccess) error
+	ListPIIAccess(ctx context.Context, caseID int64) ([]PIIAccess, error)
+
+	// HitRate counts one hit for key in the fixed window containing now
+	// and returns the count so far; shared by all instances on one store.
+	HitRate(ctx context.Context, key string, window time.Duration, now time.Time) (int, error)
+
+	// Backup writes a consistent copy of the live store to path.
+	Backup(ctx context.Context, path string) error
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Departments stores departments.
+type Departments interface {
+	CreateDepartment(ctx context.Context, d *Department) error
+	UpdateDepartment(ctx context.Context, d *Department) error
+	Department(ctx context.Context, code string) (*Department, error)
+	ListDepartments(ctx context.Context) ([]*Department, error)
+}
+
+// Users stores staff accounts.
+type Users interface {
+	CreateUser(ctx context.Context, u *User) error
+	UpdateUser(ctx context.Context, u *User) error
+	User(ctx context.Context, id int64) (*User, error)
+	UserByLogin(ctx context.Context, login string) (*User, error)
+	ListUsers(ctx context.Context) ([]*User, error)
+}
+
+// Categories stores request categories.
+type Categories interface {
+	PutCategory(ctx context.Context, c *Category) error
+	Category(ctx context.Context, code string) (*Category, error)
+	ListCategories(ctx context.Context) ([]*Category, error)
+}
+
+// Cases stores cases, their events and attachments.
+type Cases interface {
+	// CreateCase inserts a case with its first event and attachments,
+	// assigning IDs; durable when it returns nil.
+	CreateCase(ctx context.Context, c *Case, first *Event) error
+	// UpdateCase writes c's new state and appends ev, if the stored
+	// version is still expectVersion; ErrConflict otherwise.
+	UpdateCase(ctx context.Context, c *Case, expectVersion int64, ev *Event) error
+	Case(ctx context.Context, id int64) (*Case, error)
+	CaseByCode(ctx context.Context, code string) (*Case, error)
+	ListCases(ctx context.Context, f CaseFilter) (*CasePage, error)
+	// CountCases counts open cases by step, for inbox badges.
+	CountCases(ctx context.Context, f CaseFilter) (int, error)
+	Events(ctx context.Context, caseID int64) ([]*Event, error)
+	Attachment(ctx context.Context, id int64) (*Attachment, error)
+}
+
+// Sessions stores logins; only token hashes are kept.
+type Sessions interface {
+	CreateSession(ctx context.Context, s *Session) error
+	Session(ctx context.Context, tokenHash string) (*Session, error)
+	DeleteSession(ctx context.Context, tokenHash string) error
+	DeleteUserSessions(ctx context.Context, userID int64) error
+}
+
+// APIKeys stores machine clients' keys; only hashes are kept.
+type APIKeys interface {
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	APIKeyByHash(ctx context.Context, hash string) (*APIKey, error)
+	ListAPIKeys(ctx context.Context) ([]*APIKey, error)
+	RevokeAPIKey(ctx context.Context, id int64) error
+}

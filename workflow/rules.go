@@ -1,0 +1,158 @@
+package workflow
+
+import (
+	"encoding/json"
+	"slices"
+
+	"github.com/tongban/tongban"
+)
+
+// conditions are the guards and route conditions that definitions may name.
+var conditions = map[string]func(c *tongban.Case, env *Env) bool{
+	"consultation":      func(c *tongban.Case, _ *Env) bool { return c.Type == tongban.TypeConsultation },
+	"no_pending":        func(c *tongban.Case, _ *Env) bool { return c.Pending == nil },
+	"pending_extension": func(c *tongban.Case, _ *Env) bool { return c.Pending != nil && c.Pending.Kind == "extension" },
+	// A head's own reply needs no approval by a head.
+	"reply_needs_approval": func(_ *tongban.Case, env *Env) bool {
+		return env.Category != nil && env.Category.ReplyNeedsApproval && !env.Actor.Has(tongban.RoleHead)
+	},
+	"unsatisfied_reopenable":   unsatisfiedReopenable,
+	"unsatisfied_not_reopened": unsatisfiedReopenable,
+}
+
+// An unsatisfied rating (不满意, 非常不满意) may reopen a case once.
+func unsatisfiedReopenable(c *tongban.Case, _ *Env) bool {
+	return c.Rating >= 1 && c.Rating <= 2 && c.Reopens == 0
+}
+
+// effects change the case as an action requires.
+var effects = map[string]func(c *tongban.Case, env *Env) error{
+	"dispatch": func(c *tongban.Case, env *Env) error {
+		lead := env.Input.Str("department")
+		if env.DeptExists == nil || !env.DeptExists(lead) {
+			return tongban.FieldError("department", "主办部门不存在或已停用", "unknown or disabled department")
+		}
+		var co []string
+		for _, d := range env.Input.Strs("co_departments") {
+			if d == lead || slices.Contains(co, d) {
+				continue
+			}
+			if !env.DeptExists(d) {
+				return tongban.FieldError("co_departments", "协办部门不存在："+d, "unknown co-department: "+d)
+			}
+			co = append(co, d)
+		}
+		c.Lead, c.Co, c.Assignee = lead, co, ""
+		env.Payload["department"] = lead
+		if len(co) > 0 {
+			env.Payload["co_departments"] = co
+		}
+		return nil
+	},
+	"reply_direct": func(c *tongban.Case, env *Env) error {
+		now := env.Now
+		c.Reply, c.RepliedAt = env.Input.Str("text"), &now
+		env.Payload["text"] = c.Reply
+		return nil
+	},
+	"accept": func(c *tongban.Case, env *Env) error {
+		c.Assignee = env.Actor.Login
+		// 首办: the first department to accept stays accountable until a
+		// transfer is accepted by the next one.
+		if c.First == "" || c.Attrs["transferring"] != nil {
+			c.First = c.Lead
+			delete(c.Attrs, "transferring")
+		}
+		env.Payload["department"] = c.Lead
+		return nil
+	},
+	"return": func(c *tongban.Case, env *Env) error {
+		env.Payload["department"] = c.Lead
+		c.Returns++
+		c.Lead, c.Co, c.Assignee = "", nil, ""
+		env.Reason = env.Input.Str("reason")
+		return nil
+	},
+	"request_extension": func(c *tongban.Case, env *Env) error {
+		c.Pending = &tongban.Pending{Kind: "extension", Days: env.Input.Int("working_days"), Reason: env.Input.Str("reason"), By: env.Actor.Login, At: env.Now}
+		env.Payload["working_days"] = c.Pending.Days
+		env.Reason = c.Pending.Reason
+		return nil
+	},
+	"approve_extension": func(c *tongban.Case, env *Env) error {
+		p := c.Pending
+		c.Deadline = env.Clock.DeadlineAfterWorkdays(c.Deadline, p.Days)
+		c.ExtensionDays += p.Days
+		c.Pending = nil
+		env.Payload["working_days"] = p.Days
+		env.Payload["deadline"] = c.Deadline
+		env.Reason = p.Reason // shown to the citizen
+		return nil
+	},
+	"reject_extension": func(c *tongban.Case, env *Env) error {
+		env.Payload["working_days"] = c.Pending.Days
+		c.Pending = nil
+		env.Reason = env.Input.Str("reason")
+		return nil
+	},
+	"transfer": func(c *tongban.Case, env *Env) error {
+		env.Payload["department"] = c.Lead
+		c.Transfers++
+		if c.Attrs == nil {
+			c.Attrs = map[string]json.RawMessage{}
+		}
+		c.Attrs["transferring"] = json.RawMessage("true")
+		c.Lead, c.Co, c.Assignee = "", nil, ""
+		env.Reason = env.Input.Str("reason")
+		return nil
+	},
+	"note": func(_ *tongban.Case, env *Env) error {
+		env.Payload["text"] = env.Input.Str("text")
+		return nil
+	},
+	"reply": func(c *tongban.Case, env *Env) error {
+		text := env.Input.Str("text")
+		env.Payload["text"] = text
+		if conditions["reply_needs_approval"](c, env) {
+			c.DraftReply = text
+			return nil
+		}
+		now := env.Now
+		c.Reply, c.DraftReply, c.RepliedAt = text, "", &now
+		return nil
+	},
+	"approve_reply": func(c *tongban.Case, env *Env) error {
+		now := env.Now
+		c.Reply, c.DraftReply, c.RepliedAt = c.DraftReply, "", &now
+		env.Payload["text"] = c.Reply
+		return nil
+	},
+	"reject_reply": func(_ *tongban.Case, env *Env) error {
+		env.Reason = env.Input.Str("reason")
+		return nil
+	},
+	"rate": func(c *tongban.Case, env *Env) error {
+		c.Rating, c.RatingComment = env.Input.Int("level"), env.Input.Str("comment")
+		env.Payload["level"] = c.Rating
+		if c.RatingComment != "" {
+			env.Payload["comment"] = c.RatingComment
+		}
+		return nil
+	},
+	"reopen": func(c *tongban.Case, env *Env) error {
+		c.Reopens++
+		env.Payload["previous_rating"] = c.Rating
+		c.Rating, c.RatingComment = 0, ""
+		// A reopened case gets a fresh handling period.
+		if env.Category != nil && env.Clock != nil {
+			c.Deadline = env.Clock.DeadlineAfterWorkdays(env.Now, env.Category.LimitDays(c.Type))
+			env.Payload["deadline"] = c.Deadline
+		}
+		env.Reason = env.Input.Str("reason")
+		return nil
+	},
+	"close": func(_ *tongban.Case, env *Env) error {
+		env.Reason = env.Input.Str("reason")
+		return nil
+	},
+}
