@@ -68,6 +68,21 @@ func (e *Engine) ReloadCalendar(ctx context.Context) error {
 // Calendar returns the calendar in force.
 func (e *Engine) Calendar() *calendar.Calendar { return e.cal.Load() }
 
+type nowKey struct{}
+
+// WithNow makes the engine act at time t for this context: imports and the
+// demo file history in the past without touching the shared clock.
+func WithNow(ctx context.Context, t time.Time) context.Context {
+	return context.WithValue(ctx, nowKey{}, t.UTC().Truncate(time.Microsecond))
+}
+
+func (e *Engine) now(ctx context.Context) time.Time {
+	if t, ok := ctx.Value(nowKey{}).(time.Time); ok {
+		return t
+	}
+	return e.Now()
+}
+
 // Actor is whoever acts: a staff user, a machine client with an API key,
 // or the public (a requester proven by tracking code and phone digits).
 type Actor struct {
@@ -198,7 +213,7 @@ func (e *Engine) Create(ctx context.Context, actor Actor, in NewCase) (*tongban.
 	if len(in.Uploads) > tongban.MaxAttachN {
 		return nil, tongban.FieldError("attachments", "附件最多9个", "at most 9 attachments")
 	}
-	now := e.Now()
+	now := e.now(ctx)
 	received := now
 	if !in.ReceivedAt.IsZero() {
 		received = in.ReceivedAt.UTC().Truncate(time.Microsecond)
@@ -404,7 +419,7 @@ func (e *Engine) act(ctx context.Context, actor Actor, c *tongban.Case, action s
 	if err != nil && tongban.ErrorCode(err) != tongban.ENotFound {
 		return nil, nil, err
 	}
-	now := e.Now()
+	now := e.now(ctx)
 	env := &workflow.Env{Now: now, Actor: actor.User, Category: cat, Clock: e.Calendar(), Input: in,
 		DeptExists: func(code string) bool {
 			d, err := e.Store.Department(ctx, code)

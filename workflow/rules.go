@@ -81,7 +81,7 @@ var effects = map[string]func(c *tongban.Case, env *Env) error{
 	},
 	"approve_extension": func(c *tongban.Case, env *Env) error {
 		p := c.Pending
-		c.Deadline = env.Clock.DeadlineAfterWorkdays(c.Deadline, p.Days)
+		c.Deadline = env.Clock.DeadlineAfterWorkdays(c.Deadline, p.Days).UTC()
 		c.ExtensionDays += p.Days
 		c.Pending = nil
 		env.Payload["working_days"] = p.Days
@@ -145,7 +145,7 @@ var effects = map[string]func(c *tongban.Case, env *Env) error{
 		c.Rating, c.RatingComment = 0, ""
 		// A reopened case gets a fresh handling period.
 		if env.Category != nil && env.Clock != nil {
-			c.Deadline = env.Clock.DeadlineAfterWorkdays(env.Now, env.Category.LimitDays(c.Type))
+			c.Deadline = env.Clock.DeadlineAfterWorkdays(env.Now, env.Category.LimitDays(c.Type)).UTC()
 			env.Payload["deadline"] = c.Deadline
 		}
 		env.Reason = env.Input.Str("reason")

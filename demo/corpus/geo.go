@@ -138,8 +138,8 @@ type geoFeature struct {
 }
 
 type geoGeometry struct {
-	Type        string      `json:"type"`
-	Coordinates [][]point   `json:"coordinates"`
+	Type        string    `json:"type"`
+	Coordinates [][]point `json:"coordinates"`
 }
 
 type geoCollection struct {
