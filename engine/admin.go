@@ -30,7 +30,7 @@ func (e *Engine) checkDept(ctx context.Context, d *tongban.Department) error {
 		if d.Parent == d.Code {
 			return tongban.FieldError("parent", "上级部门不能是自己", "a department cannot be its own parent")
 		}
-		if _, err := e.Store.Department(ctx, d.Parent); err != nil {
+		if _, err := e.Department(ctx, d.Parent); err != nil {
 			return tongban.FieldError("parent", "上级部门不存在", "unknown parent department")
 		}
 	}
@@ -45,6 +45,7 @@ func (e *Engine) AddDepartment(ctx context.Context, d *tongban.Department) error
 	if err := e.checkDept(ctx, d); err != nil {
 		return err
 	}
+	defer e.invalidate()
 	return e.Store.CreateDepartment(ctx, d)
 }
 
@@ -53,6 +54,7 @@ func (e *Engine) UpdateDepartment(ctx context.Context, d *tongban.Department) er
 	if err := e.checkDept(ctx, d); err != nil {
 		return err
 	}
+	defer e.invalidate()
 	return e.Store.UpdateDepartment(ctx, d)
 }
 
@@ -173,6 +175,7 @@ func (e *Engine) UpdateUser(ctx context.Context, by *tongban.User, id int64, ch 
 	if err := e.Store.UpdateUser(ctx, u); err != nil {
 		return nil, err
 	}
+	e.sessions.forget("", u.ID)
 	if u.Disabled || ch.Password != nil {
 		if err := e.Store.DeleteUserSessions(ctx, u.ID); err != nil {
 			return nil, err
@@ -192,6 +195,7 @@ func (e *Engine) PutCategory(ctx context.Context, c *tongban.Category) error {
 			return tongban.FieldError("department", "部门不存在", "unknown department")
 		}
 	}
+	defer e.invalidate()
 	return e.Store.PutCategory(ctx, c)
 }
 

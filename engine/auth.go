@@ -112,7 +112,11 @@ func (e *Engine) Authenticate(ctx context.Context, token string) (*tongban.Sessi
 	if token == "" || len(token) > 200 {
 		return nil, nil, tongban.ErrUnauthorized
 	}
-	s, err := e.Store.Session(ctx, TokenHash(token))
+	hash := TokenHash(token)
+	if en, ok := e.sessions.get(hash); ok && e.Now().Before(en.s.ExpiresAt) {
+		return en.s, en.u, nil
+	}
+	s, err := e.Store.Session(ctx, hash)
 	if err != nil {
 		if tongban.ErrorCode(err) == tongban.ENotFound {
 			return nil, nil, tongban.ErrUnauthorized
@@ -126,7 +130,14 @@ func (e *Engine) Authenticate(ctx context.Context, token string) (*tongban.Sessi
 	if err != nil || u.Disabled {
 		return nil, nil, tongban.ErrUnauthorized
 	}
+	e.sessions.put(hash, sessionEntry{s: s, u: u, seen: time.Now()})
 	return s, u, nil
+}
+
+// Logout ends a session.
+func (e *Engine) Logout(ctx context.Context, tokenHash string) error {
+	e.sessions.forget(tokenHash, 0)
+	return e.Store.DeleteSession(ctx, tokenHash)
 }
 
 // NewAPIKey creates a key and returns it in clear once; only its hash is kept.

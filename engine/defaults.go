@@ -37,6 +37,7 @@ func (e *Engine) EnsureDefaults(ctx context.Context) error {
 	if err != nil || len(cs) > 0 {
 		return err
 	}
+	defer e.invalidate()
 	for _, c := range DefaultCategories() {
 		if err := e.Store.PutCategory(ctx, &c); err != nil {
 			return err

@@ -30,6 +30,8 @@ type Engine struct {
 	Now       func() time.Time
 	Log       *slog.Logger
 	cal       atomic.Pointer[calendar.Calendar]
+	ref       refCache
+	sessions  sessionCache
 }
 
 // New returns an engine over the store with the built-in workflows and the
@@ -197,7 +199,7 @@ func (e *Engine) Create(ctx context.Context, actor Actor, in NewCase) (*tongban.
 	if r.Email != "" && !emailRe.MatchString(r.Email) {
 		return nil, tongban.FieldError("email", "电子邮箱格式不正确", "invalid email address")
 	}
-	cat, err := e.Store.Category(ctx, strings.TrimSpace(in.Category))
+	cat, err := e.Category(ctx, strings.TrimSpace(in.Category))
 	if err != nil || !cat.Active {
 		if err != nil && tongban.ErrorCode(err) != tongban.ENotFound {
 			return nil, err
@@ -341,7 +343,7 @@ func (e *Engine) Allowed(actor Actor, c *tongban.Case) []ActionInfo {
 	if def == nil {
 		return nil
 	}
-	cat, _ := e.Store.Category(context.Background(), c.Category)
+	cat, _ := e.Category(context.Background(), c.Category)
 	env := &workflow.Env{Now: e.Now(), Actor: actor.User, Category: cat}
 	out := []ActionInfo{}
 	for _, a := range def.ActionsFrom(c.Step) {
@@ -415,14 +417,14 @@ func (e *Engine) act(ctx context.Context, actor Actor, c *tongban.Case, action s
 	if err != nil {
 		return nil, nil, err
 	}
-	cat, err := e.Store.Category(ctx, c.Category)
+	cat, err := e.Category(ctx, c.Category)
 	if err != nil && tongban.ErrorCode(err) != tongban.ENotFound {
 		return nil, nil, err
 	}
 	now := e.now(ctx)
 	env := &workflow.Env{Now: now, Actor: actor.User, Category: cat, Clock: e.Calendar(), Input: in,
 		DeptExists: func(code string) bool {
-			d, err := e.Store.Department(ctx, code)
+			d, err := e.Department(ctx, code)
 			return err == nil && !d.Disabled
 		}}
 	if !workflow.Holds(a, c, env) {

@@ -275,13 +275,13 @@ func where(f tongban.CaseFilter) (string, []any) {
 		add("lead=?", f.LeadDept)
 	}
 	if f.Dept != "" {
-		add(`(lead=? OR first=? OR co LIKE ?)`, f.Dept, f.Dept, `%"`+f.Dept+`"%`)
+		add(`(lead=? OR first=? OR co LIKE ? ESCAPE '\')`, f.Dept, f.Dept, `%"`+escapeLike(f.Dept)+`"%`)
 	}
 	if f.Assignee != "" {
 		add("assignee=?", f.Assignee)
 	}
 	if f.Pending != "" {
-		add("pending LIKE ?", `{"kind":"`+f.Pending+`"%`)
+		add(`pending LIKE ? ESCAPE '\'`, `{"kind":"`+escapeLike(f.Pending)+`"%`)
 	}
 	if !f.From.IsZero() {
 		add("received_at>=?", micros(f.From))

@@ -28,5 +28,6 @@ func TestStore(t *testing.T) {
 		return open(t, filepath.Join(t.TempDir(), "t.db"))
 	}, storetest.Options{
 		OpenBackup: open,
+
 	})
 }

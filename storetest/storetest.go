@@ -1159,9 +1159,9 @@ func (s *suite) listCases(t *testing.T) {
 		check(t, tongban.CaseFilter{DueBefore: t0.Add(3*d + time.Microsecond)}, false, c2, c3, c4)
 	})
 	run("Query", func(t *testing.T) {
-		check(t, tongban.CaseFilter{Query: "路灯"}, false, c1)  // title
-		check(t, tongban.CaseFilter{Query: "施工"}, false, c2)  // body
-		check(t, tongban.CaseFilter{Query: "和平"}, false, c2)  // address
+		check(t, tongban.CaseFilter{Query: "路灯"}, false, c1)   // title
+		check(t, tongban.CaseFilter{Query: "施工"}, false, c2)   // body
+		check(t, tongban.CaseFilter{Query: "和平"}, false, c2)   // address
 		check(t, tongban.CaseFilter{Query: "处理完毕"}, false, c4) // reply
 		check(t, tongban.CaseFilter{Query: "  噪音   施工 "}, false, c2)
 		check(t, tongban.CaseFilter{Query: "噪音 路灯"}, false)

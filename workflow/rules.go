@@ -9,8 +9,11 @@ import (
 
 // conditions are the guards and route conditions that definitions may name.
 var conditions = map[string]func(c *tongban.Case, env *Env) bool{
-	"consultation":      func(c *tongban.Case, _ *Env) bool { return c.Type == tongban.TypeConsultation },
-	"no_pending":        func(c *tongban.Case, _ *Env) bool { return c.Pending == nil },
+	"consultation": func(c *tongban.Case, _ *Env) bool { return c.Type == tongban.TypeConsultation },
+	"no_pending":   func(c *tongban.Case, _ *Env) bool { return c.Pending == nil },
+	// A consultation answered at intake has no department yet: reopening
+	// it sends it to the centre to dispatch.
+	"has_lead":          func(c *tongban.Case, _ *Env) bool { return c.Lead != "" },
 	"pending_extension": func(c *tongban.Case, _ *Env) bool { return c.Pending != nil && c.Pending.Kind == "extension" },
 	// A head's own reply needs no approval by a head.
 	"reply_needs_approval": func(_ *tongban.Case, env *Env) bool {

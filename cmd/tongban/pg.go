@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 
 	"github.com/tongban/tongban"
+	"github.com/tongban/tongban/postgres"
 )
 
 func openPostgres(ctx context.Context, dsn string) (tongban.Store, error) {
-	return nil, errors.New("PostgreSQL support is not built in yet")
+	return postgres.Open(ctx, dsn)
 }

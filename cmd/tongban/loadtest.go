@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/tongban/tongban"
+	"github.com/tongban/tongban/engine"
+	"github.com/tongban/tongban/loadtest"
+	"github.com/tongban/tongban/sqlite"
+)
+
+func init() {
+	register(command{name: "loadtest", usage: "loadtest [--duration 10s] [--concurrency 32] [--target URL --key KEY --login L --password P]", summary: "measure create and read throughput over HTTP (starts its own server unless --target is given)", run: cmdLoadtest})
+}
+
+func cmdLoadtest(ctx context.Context, args []string, _ io.Reader, out io.Writer) error {
+	const u = "loadtest [--duration 10s] [--concurrency 32] [--target URL[,URL…] --key KEY --login L --password P]"
+	fs := newFlags("loadtest", u, "Measure creations and case-page reads per second through the JSON API, with latency percentiles, and the raw SQLite insert rate on the same disk. Without --target it starts `tongban serve` on a fresh SQLite store in a temporary directory as a separate process and also reports its start-up time and resident memory.", out)
+	dur := fs.Duration("duration", 10*time.Second, "length of each phase")
+	conc := fs.Int("concurrency", 32, "concurrent clients")
+	target := fs.String("target", "", "base URL(s) of running instances, comma-separated (default: start one)")
+	key := fs.String("key", "", "API key for creates (with --target)")
+	login := fs.String("login", "", "staff login for reads (with --target)")
+	password := fs.String("password", "", "staff password (with --target)")
+	dir := fs.String("dir", "", "directory for the started server's data and the raw SQLite test (default: a temporary one)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 0, u); err != nil {
+		return err
+	}
+	if *dir == "" {
+		d, err := os.MkdirTemp("", "tongban-load-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		*dir = d
+	}
+	var child *exec.Cmd
+	if *target == "" {
+		addr, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		*key, *login, *password, err = loadSetup(ctx, filepath.Join(*dir, "data"))
+		if err != nil {
+			return err
+		}
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		child = exec.Command(self, "serve", "--data", filepath.Join(*dir, "data"), "--addr", addr)
+		child.Stderr = io.Discard
+		stdout, _ := child.StdoutPipe()
+		start := time.Now()
+		if err := child.Start(); err != nil {
+			return err
+		}
+		defer func() { child.Process.Signal(os.Interrupt); child.Wait() }()
+		line, _ := bufio.NewReader(stdout).ReadString('\n')
+		if !strings.Contains(line, "listening") {
+			return fmt.Errorf("server did not start: %q", line)
+		}
+		*target = "http://" + addr
+		if err := waitReady(*target); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "start-up: %s to ready (process start to /readyz 200)\n", time.Since(start).Round(time.Millisecond))
+		go io.Copy(io.Discard, stdout)
+	}
+	targets := strings.Split(*target, ",")
+	token, err := loginToken(targets[0], *login, *password)
+	if err != nil {
+		return err
+	}
+	c := loadtest.NewClient(targets, *key, token, *conc)
+	c.Creates(*conc, time.Second) // warm up connections and caches
+	cr := c.Creates(*conc, *dur)
+	fmt.Fprintln(out, cr)
+	if len(cr.Codes) == 0 {
+		return fmt.Errorf("no create succeeded")
+	}
+	rd := c.Reads(cr.Codes, *conc, *dur)
+	fmt.Fprintln(out, rd)
+	if child != nil {
+		time.Sleep(2 * time.Second)
+		fmt.Fprintf(out, "server resident memory after the run, idle: %s\n", rss(child.Process.Pid))
+	}
+	for _, b := range []int{1, 64} {
+		r, err := loadtest.RawSQLite(*dir, 3*time.Second, b)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(out, r)
+	}
+	return nil
+}
+
+// loadSetup makes a department, a dispatcher and an API key in a fresh store.
+func loadSetup(ctx context.Context, data string) (key, login, password string, err error) {
+	if err = os.MkdirAll(data, 0o750); err != nil {
+		return
+	}
+	st, err := sqlite.Open(filepath.Join(data, "tongban.db"))
+	if err != nil {
+		return
+	}
+	defer st.Close()
+	e, err := engine.New(ctx, st)
+	if err != nil {
+		return
+	}
+	if err = e.EnsureDefaults(ctx); err != nil {
+		return
+	}
+	if err = e.AddDepartment(ctx, &tongban.Department{Code: "centre", Name: "指挥中心", Kind: tongban.DeptCentre}); err != nil {
+		return
+	}
+	login, password = "loaddisp", "load-test-password"
+	roles, name, dept := "dispatcher", "压力测试", "centre"
+	if _, err = e.AddUser(ctx, login, engine.UserChange{Name: &name, Dept: &dept, Roles: &roles, Password: &password}); err != nil {
+		return
+	}
+	key, _, err = e.NewAPIKey(ctx, "loadtest")
+	return
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func waitReady(base string) error {
+	for i := 0; i < 200; i++ {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Errorf("%s not ready", base)
+}
+
+func loginToken(base, login, password string) (string, error) {
+	body, _ := json.Marshal(map[string]string{"login": login, "password": password})
+	resp, err := http.Post(base+"/api/v1/auth/token", "application/json", strings.NewReader(string(body)))
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Token string `json:"token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Token == "" {
+		return "", fmt.Errorf("login %s failed (status %d)", login, resp.StatusCode)
+	}
+	return out.Token, nil
+}
+
+// rss reads a process's resident set size from /proc.
+func rss(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "unknown"
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") {
+			return strings.TrimSpace(strings.TrimPrefix(l, "VmRSS:"))
+		}
+	}
+	return "unknown"
+}

@@ -1,0 +1,217 @@
+// Package loadtest drives a running tongban over HTTP the way a busy
+// hotline would — many clients filing requests and reading case pages at
+// once — and reports throughput and latency percentiles. It also measures
+// the raw SQLite insert rate on the same disk, the limit the API's create
+// rate is held against.
+package loadtest
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	_ "modernc.org/sqlite"
+)
+
+// Result is one measured phase.
+type Result struct {
+	Name     string
+	Requests int64
+	Errors   int64
+	Elapsed  time.Duration
+	P50, P95 time.Duration
+	P99, Max time.Duration
+	Codes    []string // tracking codes acknowledged (creates)
+}
+
+// Rate is requests per second.
+func (r Result) Rate() float64 { return float64(r.Requests) / r.Elapsed.Seconds() }
+
+func (r Result) String() string {
+	return fmt.Sprintf("%-16s %8d req %6d err in %6.2fs = %8.0f/s  p50 %6.2fms p95 %6.2fms p99 %6.2fms max %6.2fms",
+		r.Name, r.Requests, r.Errors, r.Elapsed.Seconds(), r.Rate(), ms(r.P50), ms(r.P95), ms(r.P99), ms(r.Max))
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// Client is a load-test client for one or more instances.
+type Client struct {
+	Targets []string // base URLs; requests are spread round-robin
+	APIKey  string
+	Token   string
+	HTTP    *http.Client
+	next    atomic.Uint64
+}
+
+// NewClient returns a client with a connection pool sized for the load.
+func NewClient(targets []string, apiKey, token string, conns int) *Client {
+	tr := &http.Transport{MaxIdleConns: conns * 2, MaxIdleConnsPerHost: conns * 2, MaxConnsPerHost: conns * 2, IdleConnTimeout: time.Minute}
+	return &Client{Targets: targets, APIKey: apiKey, Token: token, HTTP: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+}
+
+func (c *Client) target() string {
+	return c.Targets[c.next.Add(1)%uint64(len(c.Targets))]
+}
+
+var bodies = []string{
+	"小区门口的餐馆每天晚上油烟直排，居民窗户都不敢开，请相关部门尽快处理。",
+	"工地夜间施工噪音很大，凌晨两点还在打桩，严重影响周边居民休息。",
+	"人行道上摊贩占道经营，行人只能走机动车道，存在安全隐患。",
+	"路口井盖缺失已经一周，晚上路灯也不亮，请尽快修复。",
+}
+
+// create files one request and returns its tracking code.
+func (c *Client) create(ctx context.Context, i int) (string, int, error) {
+	body, _ := json.Marshal(map[string]any{
+		"type": "投诉", "category": "fume", "title": fmt.Sprintf("压力测试诉求 %d", i), "body": bodies[i%len(bodies)],
+		"address": "青川区锦绣路88号", "requester": map[string]string{"name": "测试", "phone": "13800000000"},
+	})
+	req, _ := http.NewRequestWithContext(ctx, "POST", c.target()+"/api/v1/cases", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+c.APIKey)
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return "", 0, err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		TrackingCode string `json:"tracking_code"`
+	}
+	if resp.StatusCode != http.StatusCreated {
+		io.Copy(io.Discard, resp.Body)
+		return "", resp.StatusCode, nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return "", resp.StatusCode, err
+	}
+	return out.TrackingCode, resp.StatusCode, nil
+}
+
+// read fetches one case page as staff.
+func (c *Client) read(ctx context.Context, ref string) (int, error) {
+	req, _ := http.NewRequestWithContext(ctx, "GET", c.target()+"/api/v1/cases/"+url.PathEscape(ref), nil)
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// run runs op from conc goroutines for d and collects latencies.
+func run(name string, conc int, d time.Duration, op func(ctx context.Context, worker, i int) (string, bool)) Result {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var mu sync.Mutex
+	var lat []time.Duration
+	var codes []string
+	var n, errs atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			local := make([]time.Duration, 0, 4096)
+			var localCodes []string
+			for i := 0; ctx.Err() == nil; i++ {
+				t0 := time.Now()
+				code, ok := op(ctx, w, w*1_000_000+i)
+				if ctx.Err() != nil && !ok {
+					break // cut off by the deadline, not a failure
+				}
+				local = append(local, time.Since(t0))
+				n.Add(1)
+				if !ok {
+					errs.Add(1)
+				} else if code != "" {
+					localCodes = append(localCodes, code)
+				}
+			}
+			mu.Lock()
+			lat = append(lat, local...)
+			codes = append(codes, localCodes...)
+			mu.Unlock()
+		}(w)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[min(len(lat)-1, int(float64(len(lat))*p))]
+	}
+	r := Result{Name: name, Requests: n.Load(), Errors: errs.Load(), Elapsed: elapsed, P50: pct(0.50), P95: pct(0.95), P99: pct(0.99), Codes: codes}
+	if len(lat) > 0 {
+		r.Max = lat[len(lat)-1]
+	}
+	return r
+}
+
+// Creates files requests from conc clients for d.
+func (c *Client) Creates(conc int, d time.Duration) Result {
+	return run("create", conc, d, func(ctx context.Context, _, i int) (string, bool) {
+		code, status, err := c.create(ctx, i)
+		return code, err == nil && status == http.StatusCreated
+	})
+}
+
+// Reads fetches case pages for the given refs from conc clients for d.
+func (c *Client) Reads(refs []string, conc int, d time.Duration) Result {
+	return run("read case", conc, d, func(ctx context.Context, w, i int) (string, bool) {
+		status, err := c.read(ctx, refs[(i*7919+w)%len(refs)])
+		return "", err == nil && status == http.StatusOK
+	})
+}
+
+// RawSQLite measures inserts per second straight into a SQLite file in
+// dir with the same settings the store uses (WAL, synchronous=FULL): one
+// row per committed transaction, and rows batched per transaction as the
+// store's group commit does.
+func RawSQLite(dir string, d time.Duration, batch int) (Result, error) {
+	path := filepath.Join(dir, "raw.db")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)")
+	if err != nil {
+		return Result{}, err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(`DROP TABLE IF EXISTS t; CREATE TABLE t (id INTEGER PRIMARY KEY, code TEXT UNIQUE, title TEXT, body TEXT, at INTEGER)`); err != nil {
+		return Result{}, err
+	}
+	name := "sqlite raw x1"
+	if batch > 1 {
+		name = fmt.Sprintf("sqlite raw x%d", batch)
+	}
+	var seq atomic.Int64
+	res := run(name, 1, d, func(ctx context.Context, _, _ int) (string, bool) {
+		tx, err := db.Begin()
+		if err != nil {
+			return "", false
+		}
+		for j := 0; j < batch; j++ {
+			k := seq.Add(1)
+			if _, err := tx.Exec(`INSERT INTO t (code, title, body, at) VALUES (?,?,?,?)`, fmt.Sprintf("C%012d", k), "压力测试诉求", bodies[k%4], time.Now().UnixMicro()); err != nil {
+				tx.Rollback()
+				return "", false
+			}
+		}
+		return "", tx.Commit() == nil
+	})
+	res.Requests *= int64(batch) // rows, not transactions
+	return res, nil
+}

@@ -1,0 +1,378 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/tongban/tongban"
+)
+
+const caseCols = `id, kind, workflow, tracking_code, type, channel, category, title, body, address, lat, long,
+	req_name, req_phone, req_email, confidential, lead, co, first, assignee, step, status,
+	received_at, updated_at, step_started_at, step_deadline, deadline, closed_at,
+	reply, replied_at, draft_reply, rating, rating_comment, returns, reopens, transfers, extension_days,
+	pending, parent_id, attrs, version, last_hash`
+
+// caseColNames lists caseCols one name each.
+var caseColNames = func() []string {
+	names := strings.Split(caseCols, ",")
+	for i := range names {
+		names[i] = strings.TrimSpace(names[i])
+	}
+	return names
+}()
+
+// caseArgs returns the values for caseCols after id, in order.
+func caseArgs(c *tongban.Case) []any {
+	pending := ""
+	if c.Pending != nil {
+		pending = jsonText(c.Pending)
+	}
+	attrs := ""
+	if len(c.Attrs) > 0 {
+		attrs = jsonText(c.Attrs)
+	}
+	return []any{c.Kind, c.Workflow, c.TrackingCode, c.Type, c.Channel, c.Category, c.Title, c.Body, c.Address, c.Lat, c.Long,
+		c.Requester.Name, c.Requester.Phone, c.Requester.Email, c.Confidential, c.Lead, jsonText(nonNil(c.Co)), c.First, c.Assignee, c.Step, c.Status,
+		micros(c.ReceivedAt), micros(c.UpdatedAt), micros(c.StepStarted), nullMicros(c.StepDeadline), micros(c.Deadline), nullMicros(c.ClosedAt),
+		c.Reply, nullMicros(c.RepliedAt), c.DraftReply, c.Rating, c.RatingComment, c.Returns, c.Reopens, c.Transfers, c.ExtensionDays,
+		pending, c.ParentID, attrs, c.Version, c.LastHash}
+}
+
+func scanCase(s scanner) (*tongban.Case, error) {
+	var c tongban.Case
+	var co, pending, attrs string
+	var received, updated, stepStarted, deadline int64
+	var stepDeadline, closed, replied *int64
+	err := s.Scan(&c.ID, &c.Kind, &c.Workflow, &c.TrackingCode, &c.Type, &c.Channel, &c.Category, &c.Title, &c.Body, &c.Address, &c.Lat, &c.Long,
+		&c.Requester.Name, &c.Requester.Phone, &c.Requester.Email, &c.Confidential, &c.Lead, &co, &c.First, &c.Assignee, &c.Step, &c.Status,
+		&received, &updated, &stepStarted, &stepDeadline, &deadline, &closed,
+		&c.Reply, &replied, &c.DraftReply, &c.Rating, &c.RatingComment, &c.Returns, &c.Reopens, &c.Transfers, &c.ExtensionDays,
+		&pending, &c.ParentID, &attrs, &c.Version, &c.LastHash)
+	if err != nil {
+		return nil, err
+	}
+	if co != "" && co != "[]" {
+		_ = json.Unmarshal([]byte(co), &c.Co)
+	}
+	if pending != "" {
+		c.Pending = new(tongban.Pending)
+		_ = json.Unmarshal([]byte(pending), c.Pending)
+	}
+	if attrs != "" {
+		_ = json.Unmarshal([]byte(attrs), &c.Attrs)
+	}
+	c.ReceivedAt, c.UpdatedAt, c.StepStarted, c.Deadline = fromMicros(received), fromMicros(updated), fromMicros(stepStarted), fromMicros(deadline)
+	c.StepDeadline, c.ClosedAt, c.RepliedAt = ptrMicros(stepDeadline), ptrMicros(closed), ptrMicros(replied)
+	return &c, nil
+}
+
+func placeholders(from, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(from + i))
+	}
+	return b.String()
+}
+
+const insertEventSQL = `INSERT INTO events (case_id, seq, action, from_step, to_step, actor_id, actor, actor_dept, at, reason, note, public, payload, prev_hash, hash)
+	VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) RETURNING id`
+
+func queueEvent(b *pgx.Batch, e *tongban.Event, id *int64) {
+	b.Queue(insertEventSQL, e.CaseID, e.Seq, e.Action, e.FromStep, e.ToStep, e.ActorID, e.Actor, e.ActorDept, micros(e.At),
+		e.Reason, e.Note, e.Public, string(e.Payload), e.PrevHash, e.Hash).QueryRow(func(r pgx.Row) error { return r.Scan(id) })
+}
+
+const insertAttachmentSQL = `INSERT INTO attachments (case_id, name, content_type, size, sha256, data, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id`
+
+func queueAttachment(b *pgx.Batch, caseID int64, a *tongban.Attachment, id *int64) {
+	data := a.Data
+	if data == nil {
+		data = []byte{} // NOT NULL, as in SQLite
+	}
+	b.Queue(insertAttachmentSQL, caseID, a.Name, a.ContentType, a.Size, a.SHA256, data, micros(a.CreatedAt)).
+		QueryRow(func(r pgx.Row) error { return r.Scan(id) })
+}
+
+// CreateCase inserts the case, its first event and its attachments in one
+// transaction. The event's hash is computed here, once the case ID exists.
+// c and first are changed only when the transaction commits.
+func (db *DB) CreateCase(ctx context.Context, c *tongban.Case, first *tongban.Event) error {
+	var (
+		id     int64
+		ev     = *first
+		evID   int64
+		attIDs = make([]int64, len(c.Attachments))
+	)
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('cases', 'id'))`).Scan(&id); err != nil {
+			return err
+		}
+		ev.CaseID, ev.Seq, ev.PrevHash = id, 1, ""
+		ev.Hash = ev.ComputeHash()
+		row := *c
+		row.Version, row.LastHash = 1, ev.Hash
+		args := append([]any{id}, caseArgs(&row)...)
+		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO cases (`+caseCols+`) VALUES (`+placeholders(1, len(args))+`)`, args...)
+		queueEvent(b, &ev, &evID)
+		for i := range c.Attachments {
+			queueAttachment(b, id, &c.Attachments[i], &attIDs[i])
+		}
+		err := tx.SendBatch(ctx, b).Close()
+		if isUnique(err) {
+			return tongban.Errorf(tongban.EConflict, "跟踪码重复", "duplicate tracking code")
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	ev.ID = evID
+	*first = ev
+	for i := range c.Attachments {
+		c.Attachments[i].ID, c.Attachments[i].CaseID = attIDs[i], id
+	}
+	c.ID, c.Version, c.LastHash = id, 1, ev.Hash
+	return nil
+}
+
+// updateCaseSQL sets every column but id and kind, where the version
+// still matches.
+var updateCaseSQL = func() string {
+	cols := caseColNames[2:]
+	sets := make([]string, len(cols))
+	for i, col := range cols {
+		sets[i] = col + "=$" + strconv.Itoa(i+1)
+	}
+	n := len(cols)
+	return `UPDATE cases SET ` + strings.Join(sets, ", ") + ` WHERE id=$` + strconv.Itoa(n+1) + ` AND version=$` + strconv.Itoa(n+2)
+}()
+
+// UpdateCase writes the new state, adds new attachments (ID 0) and appends
+// the event, if the stored version is still expectVersion.
+func (db *DB) UpdateCase(ctx context.Context, c *tongban.Case, expectVersion int64, ev *tongban.Event) error {
+	var newAtt []int
+	for i, a := range c.Attachments {
+		if a.ID == 0 {
+			newAtt = append(newAtt, i)
+		}
+	}
+	attIDs := make([]int64, len(newAtt))
+	var evID int64
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		args := append(caseArgs(c)[1:], c.ID, expectVersion) // kind is immutable
+		tag, err := tx.Exec(ctx, updateCaseSQL, args...)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return tongban.ErrConflict
+		}
+		b := &pgx.Batch{}
+		for j, i := range newAtt {
+			queueAttachment(b, c.ID, &c.Attachments[i], &attIDs[j])
+		}
+		queueEvent(b, ev, &evID)
+		err = tx.SendBatch(ctx, b).Close()
+		if isUnique(err) {
+			return tongban.ErrConflict
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for j, i := range newAtt {
+		c.Attachments[i].ID, c.Attachments[i].CaseID = attIDs[j], c.ID
+	}
+	ev.ID = evID
+	return nil
+}
+
+// Case returns a case with its attachments' metadata.
+func (db *DB) Case(ctx context.Context, id int64) (*tongban.Case, error) {
+	c, err := scanCase(db.pool.QueryRow(ctx, `SELECT `+caseCols+` FROM cases WHERE id=$1`, id))
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return c, db.loadAttachments(ctx, c)
+}
+
+// CaseByCode returns a case by its tracking code.
+func (db *DB) CaseByCode(ctx context.Context, code string) (*tongban.Case, error) {
+	c, err := scanCase(db.pool.QueryRow(ctx, `SELECT `+caseCols+` FROM cases WHERE tracking_code=$1`, code))
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return c, db.loadAttachments(ctx, c)
+}
+
+func (db *DB) loadAttachments(ctx context.Context, c *tongban.Case) error {
+	rows, err := db.pool.Query(ctx, `SELECT id, case_id, name, content_type, size, sha256, created_at FROM attachments WHERE case_id=$1 ORDER BY id`, c.ID)
+	atts, err := collect(rows, err, func(s scanner) (tongban.Attachment, error) {
+		var a tongban.Attachment
+		var created int64
+		err := s.Scan(&a.ID, &a.CaseID, &a.Name, &a.ContentType, &a.Size, &a.SHA256, &created)
+		a.CreatedAt = fromMicros(created)
+		return a, err
+	})
+	c.Attachments = atts
+	return err
+}
+
+// Attachment returns one attachment with its content.
+func (db *DB) Attachment(ctx context.Context, id int64) (*tongban.Attachment, error) {
+	var a tongban.Attachment
+	var created int64
+	err := db.pool.QueryRow(ctx, `SELECT id, case_id, name, content_type, size, sha256, data, created_at FROM attachments WHERE id=$1`, id).
+		Scan(&a.ID, &a.CaseID, &a.Name, &a.ContentType, &a.Size, &a.SHA256, &a.Data, &created)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	a.CreatedAt = fromMicros(created)
+	return &a, nil
+}
+
+// Events returns a case's events in order.
+func (db *DB) Events(ctx context.Context, caseID int64) ([]*tongban.Event, error) {
+	rows, err := db.pool.Query(ctx, `SELECT id, case_id, seq, action, from_step, to_step, actor_id, actor, actor_dept, at, reason, note, public, payload, prev_hash, hash
+		FROM events WHERE case_id=$1 ORDER BY seq`, caseID)
+	return collect(rows, err, func(s scanner) (*tongban.Event, error) {
+		var e tongban.Event
+		var at int64
+		var payload string
+		if err := s.Scan(&e.ID, &e.CaseID, &e.Seq, &e.Action, &e.FromStep, &e.ToStep, &e.ActorID, &e.Actor, &e.ActorDept, &at, &e.Reason, &e.Note, &e.Public, &payload, &e.PrevHash, &e.Hash); err != nil {
+			return nil, err
+		}
+		e.At = fromMicros(at)
+		if payload != "" {
+			e.Payload = json.RawMessage(payload)
+		}
+		return &e, nil
+	})
+}
+
+// filter builds a WHERE clause with numbered parameters.
+type filter struct {
+	conds []string
+	args  []any
+}
+
+// arg adds a parameter and returns its placeholder.
+func (w *filter) arg(v any) string {
+	w.args = append(w.args, v)
+	return "$" + strconv.Itoa(len(w.args))
+}
+
+func (w *filter) add(cond string) { w.conds = append(w.conds, cond) }
+
+func (w *filter) sql() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
+}
+
+// where builds the WHERE clause of a case filter, with the SQLite store's
+// semantics.
+func where(f tongban.CaseFilter) *filter {
+	w := &filter{}
+	eq := func(col, v string) {
+		if v != "" {
+			w.add(col + "=" + w.arg(v))
+		}
+	}
+	eq("kind", f.Kind)
+	eq("status", f.Status)
+	if len(f.Steps) > 0 {
+		w.add("step = ANY(" + w.arg(f.Steps) + ")")
+	}
+	eq("type", f.Type)
+	eq("category", f.Category)
+	eq("channel", f.Channel)
+	eq("lead", f.LeadDept)
+	if f.Dept != "" {
+		// co is a JSON array of codes: look for the code as a JSON string,
+		// encoded exactly as it was stored.
+		d := w.arg(f.Dept)
+		w.add("(lead=" + d + " OR first=" + d + " OR strpos(co, " + w.arg(jsonText(f.Dept)) + ") > 0)")
+	}
+	eq("assignee", f.Assignee)
+	if f.Pending != "" {
+		w.add("starts_with(pending, " + w.arg(`{"kind":`+jsonText(f.Pending)) + ")")
+	}
+	if !f.From.IsZero() {
+		w.add("received_at>=" + w.arg(micros(f.From)))
+	}
+	if !f.To.IsZero() {
+		w.add("received_at<" + w.arg(micros(f.To)))
+	}
+	if !f.DueBefore.IsZero() {
+		w.add("deadline<" + w.arg(micros(f.DueBefore)))
+	}
+	for _, word := range strings.Fields(f.Query) {
+		p := w.arg("%" + escapeLike(word) + "%")
+		like := " ILIKE " + p + ` ESCAPE '!'`
+		w.add("(title" + like + " OR body" + like + " OR address" + like + " OR reply" + like + " OR tracking_code=" + w.arg(strings.ToUpper(word)) + ")")
+	}
+	return w
+}
+
+// escapeLike escapes LIKE's wildcards with '!', which needs no care with
+// standard_conforming_strings.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`!`, `!!`, `%`, `!%`, `_`, `!_`).Replace(s)
+}
+
+func orderBy(sort string) string {
+	switch sort {
+	case "-received":
+		return " ORDER BY received_at DESC, id DESC"
+	case "received":
+		return " ORDER BY received_at, id"
+	case "-updated":
+		return " ORDER BY updated_at DESC, id DESC"
+	default:
+		return " ORDER BY status DESC, deadline, id" // open before closed, least time left first
+	}
+}
+
+// ListCases returns one page of cases matching f and the total count.
+func (db *DB) ListCases(ctx context.Context, f tongban.CaseFilter) (*tongban.CasePage, error) {
+	w := where(f)
+	limit := f.Limit
+	if limit <= 0 || limit > 500 {
+		limit = 50
+	}
+	page := &tongban.CasePage{Cases: []*tongban.Case{}}
+	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM cases`+w.sql(), w.args...).Scan(&page.Total); err != nil {
+		return nil, err
+	}
+	cond := w.sql()
+	lim, off := w.arg(limit), w.arg(max(f.Offset, 0))
+	rows, err := db.pool.Query(ctx, `SELECT `+caseCols+` FROM cases`+cond+orderBy(f.Sort)+` LIMIT `+lim+` OFFSET `+off, w.args...)
+	cases, err := collect(rows, err, scanCase)
+	if err != nil {
+		return nil, err
+	}
+	if cases != nil {
+		page.Cases = cases
+	}
+	return page, nil
+}
+
+// CountCases counts cases matching f.
+func (db *DB) CountCases(ctx context.Context, f tongban.CaseFilter) (int, error) {
+	w := where(f)
+	var n int
+	err := db.pool.QueryRow(ctx, `SELECT count(*) FROM cases`+w.sql(), w.args...).Scan(&n)
+	return n, err
+}
