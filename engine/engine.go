@@ -373,7 +373,19 @@ func (e *Engine) Act(ctx context.Context, actor Actor, ref, action string, raw m
 	if err != nil {
 		return nil, nil, err
 	}
-	return e.act(ctx, actor, c, action, raw)
+	_, pinned := raw["version"]
+	for attempt := 0; ; attempt++ {
+		c2, ev, err := e.act(ctx, actor, c, action, raw)
+		// A caller who named no version acts on the case as it is now: if
+		// someone else (or an alarm) changed it in between, judge the
+		// action again against the new state rather than fail.
+		if err == nil || pinned || tongban.AsError(err) != tongban.ErrConflict || attempt == 2 {
+			return c2, ev, err
+		}
+		if c, err = e.Store.Case(ctx, c.ID); err != nil {
+			return nil, nil, err
+		}
+	}
 }
 
 func (e *Engine) act(ctx context.Context, actor Actor, c *tongban.Case, action string, raw map[string]json.RawMessage) (*tongban.Case, *tongban.Event, error) {
