@@ -5,14 +5,32 @@ import (
 	"strings"
 )
 
-// Tracking codes are 12 symbols of Crockford base32: 11 random (55 bits,
-// unguessable) and a check symbol (mod 37) that catches a mistyped or
-// swapped character before the database is asked.
+// Tracking codes are 12 symbols of Crockford's base32 alphabet (no I, L, O
+// or U, so nothing looks alike): 11 random (55 bits, unguessable) and a
+// Luhn mod 32 check symbol, which catches every single mistyped symbol and
+// most swaps of neighbours before the database is asked. The check symbol
+// comes from the same alphabet, so a code is easy to read out and to type.
 const (
 	trackAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-	checkAlphabet = trackAlphabet + "*~$=U"
 	trackRandLen  = 11
 )
+
+// luhn32 returns the Luhn mod 32 sum of s read right to left, the
+// rightmost symbol weighted by first (1 when s ends in its check symbol,
+// 2 when computing one).
+func luhn32(s string, first int) (int, bool) {
+	factor, sum := first, 0
+	for i := len(s) - 1; i >= 0; i-- {
+		v := strings.IndexByte(trackAlphabet, s[i])
+		if v < 0 {
+			return 0, false
+		}
+		a := factor * v
+		sum += a/32 + a%32
+		factor = 3 - factor
+	}
+	return sum % 32, true
+}
 
 // NewTrackingCode returns a fresh random tracking code.
 func NewTrackingCode() string {
@@ -20,15 +38,12 @@ func NewTrackingCode() string {
 	if _, err := rand.Read(buf[:]); err != nil {
 		panic(err) // crypto/rand never fails on supported platforms
 	}
-	var b strings.Builder
-	sum := 0
+	b := make([]byte, 0, trackRandLen+1)
 	for _, x := range buf {
-		v := int(x) % 32
-		b.WriteByte(trackAlphabet[v])
-		sum = (sum*32 + v) % 37
+		b = append(b, trackAlphabet[x%32])
 	}
-	b.WriteByte(checkAlphabet[sum])
-	return b.String()
+	sum, _ := luhn32(string(b), 2)
+	return string(append(b, trackAlphabet[(32-sum)%32]))
 }
 
 // NormalizeTrackingCode upper-cases a code, drops spaces and dashes, maps
@@ -39,13 +54,6 @@ func NormalizeTrackingCode(s string) (string, bool) {
 	if len(s) != trackRandLen+1 {
 		return s, false
 	}
-	sum := 0
-	for i := 0; i < trackRandLen; i++ {
-		v := strings.IndexByte(trackAlphabet, s[i])
-		if v < 0 {
-			return s, false
-		}
-		sum = (sum*32 + v) % 37
-	}
-	return s, s[trackRandLen] == checkAlphabet[sum]
+	sum, ok := luhn32(s, 1)
+	return s, ok && sum == 0
 }
