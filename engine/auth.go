@@ -127,6 +127,9 @@ func (e *Engine) Authenticate(ctx context.Context, token string) (*tongban.Sessi
 		return nil, nil, tongban.ErrUnauthorized
 	}
 	u, err := e.Store.User(ctx, s.UserID)
+	if err != nil && tongban.ErrorCode(err) != tongban.ENotFound {
+		return nil, nil, err // the store failed: 503, not a bad token
+	}
 	if err != nil || u.Disabled {
 		return nil, nil, tongban.ErrUnauthorized
 	}
@@ -160,6 +163,9 @@ func (e *Engine) CheckAPIKey(ctx context.Context, key string) (*tongban.APIKey, 
 		return nil, tongban.ErrUnauthorized
 	}
 	k, err := e.Store.APIKeyByHash(ctx, TokenHash(key))
+	if err != nil && tongban.ErrorCode(err) != tongban.ENotFound {
+		return nil, err // the store failed: 503, not a bad key
+	}
 	if err != nil || k.Revoked {
 		return nil, tongban.Errorf(tongban.EUnauthorized, "API密钥无效", "invalid API key")
 	}

@@ -52,6 +52,10 @@ func (s *Server) apiRoutes() {
 	m.HandleFunc("GET /api/v1/apikeys", s.role(s.apiKeys, tongban.RoleAdmin))
 	m.HandleFunc("POST /api/v1/apikeys", s.role(s.apiCreateKey, tongban.RoleAdmin))
 	m.HandleFunc("DELETE /api/v1/apikeys/{id}", s.role(s.apiRevokeKey, tongban.RoleAdmin))
+	// Unknown API paths and methods answer in the API's JSON error format.
+	for _, method := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		m.HandleFunc(method+" /api/", func(w http.ResponseWriter, r *http.Request) { s.fail(w, r, tongban.ErrNotFound) })
+	}
 }
 
 // staff requires a logged-in user; cookie-authenticated unsafe requests
@@ -119,7 +123,7 @@ func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, tongban.ErrUnauthorized)
 		return
 	}
-	if err := s.Store.DeleteSession(r.Context(), a.Session.TokenHash); err != nil {
+	if err := s.Engine.Logout(r.Context(), a.Session.TokenHash); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -578,6 +582,10 @@ func (s *Server) serveAttachment(w http.ResponseWriter, r *http.Request, c *tong
 		return
 	}
 	at, err := s.Store.Attachment(r.Context(), aid)
+	if err != nil && tongban.ErrorCode(err) != tongban.ENotFound {
+		s.fail(w, r, err)
+		return
+	}
 	if err != nil || at.CaseID != c.ID {
 		s.fail(w, r, tongban.ErrNotFound)
 		return

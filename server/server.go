@@ -139,8 +139,13 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			}
 			a.APIKey = key
 		} else if c, err := r.Cookie(sessionCookie); err == nil {
-			if sess, u, err := s.Engine.Authenticate(r.Context(), c.Value); err == nil {
+			sess, u, err := s.Engine.Authenticate(r.Context(), c.Value)
+			switch {
+			case err == nil:
 				a.User, a.Session, a.Cookie = u, sess, true
+			case tongban.ErrorCode(err) != tongban.EUnauthorized:
+				s.fail(w, r, err) // the store is down: say so rather than log the user out
+				return
 			}
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxAuth, a)))

@@ -36,7 +36,7 @@ func (s *Server) stepLabel(c *tongban.Case) string {
 }
 
 func (s *Server) categoryName(code string) string {
-	if c, err := s.Store.Category(contextBG, code); err == nil {
+	if c, err := s.Engine.Category(contextBG, code); err == nil {
 		return c.Name
 	}
 	return code
@@ -109,7 +109,7 @@ func (s *Server) deptName(code string) string {
 	if code == "" {
 		return ""
 	}
-	if d, err := s.Store.Department(contextBG, code); err == nil {
+	if d, err := s.Engine.Department(contextBG, code); err == nil {
 		return d.Name
 	}
 	return code

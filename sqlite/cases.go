@@ -74,8 +74,8 @@ func scanCase(s interface{ Scan(...any) error }) (*tongban.Case, error) {
 	return &c, nil
 }
 
-func insertEvent(ctx context.Context, tx *sql.Tx, e *tongban.Event) error {
-	res, err := tx.ExecContext(ctx, `INSERT INTO events (case_id, seq, action, from_step, to_step, actor_id, actor, actor_dept, at, reason, note, public, payload, prev_hash, hash)
+func (db *DB) insertEvent(ctx context.Context, tx *sql.Tx, e *tongban.Event) error {
+	res, err := db.execTx(ctx, tx, `INSERT INTO events (case_id, seq, action, from_step, to_step, actor_id, actor, actor_dept, at, reason, note, public, payload, prev_hash, hash)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		e.CaseID, e.Seq, e.Action, e.FromStep, e.ToStep, e.ActorID, e.Actor, e.ActorDept, micros(e.At), e.Reason, e.Note, b2i(e.Public), string(e.Payload), e.PrevHash, e.Hash)
 	if isUnique(err) {
@@ -93,7 +93,7 @@ func insertEvent(ctx context.Context, tx *sql.Tx, e *tongban.Event) error {
 func (db *DB) CreateCase(ctx context.Context, c *tongban.Case, first *tongban.Event) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
 		args := caseArgs(c)
-		res, err := tx.ExecContext(ctx, `INSERT INTO cases (`+strings.TrimPrefix(caseCols, "id, ")+`) VALUES (`+placeholders(len(args))+`)`, args...)
+		res, err := db.execTx(ctx, tx, `INSERT INTO cases (`+strings.TrimPrefix(caseCols, "id, ")+`) VALUES (`+placeholders(len(args))+`)`, args...)
 		if isUnique(err) {
 			return tongban.Errorf(tongban.EConflict, "跟踪码重复", "duplicate tracking code")
 		}
@@ -108,16 +108,16 @@ func (db *DB) CreateCase(ctx context.Context, c *tongban.Case, first *tongban.Ev
 		first.Seq = 1
 		first.PrevHash = ""
 		first.Hash = first.ComputeHash()
-		if _, err := tx.ExecContext(ctx, `UPDATE cases SET last_hash=?, version=1 WHERE id=?`, first.Hash, id); err != nil {
+		if _, err := db.execTx(ctx, tx, `UPDATE cases SET last_hash=?, version=1 WHERE id=?`, first.Hash, id); err != nil {
 			return err
 		}
-		if err := insertEvent(ctx, tx, first); err != nil {
+		if err := db.insertEvent(ctx, tx, first); err != nil {
 			return err
 		}
 		for i := range c.Attachments {
 			a := &c.Attachments[i]
 			a.CaseID = id
-			res, err := tx.ExecContext(ctx, `INSERT INTO attachments (case_id, name, content_type, size, sha256, data, created_at) VALUES (?,?,?,?,?,?,?)`,
+			res, err := db.execTx(ctx, tx, `INSERT INTO attachments (case_id, name, content_type, size, sha256, data, created_at) VALUES (?,?,?,?,?,?,?)`,
 				id, a.Name, a.ContentType, a.Size, a.SHA256, a.Data, micros(a.CreatedAt))
 			if err != nil {
 				return err
@@ -141,7 +141,7 @@ func (db *DB) UpdateCase(ctx context.Context, c *tongban.Case, expectVersion int
 			sets[i] = strings.TrimSpace(sets[i]) + "=?"
 		}
 		args = append(args, c.ID, expectVersion)
-		res, err := tx.ExecContext(ctx, `UPDATE cases SET `+strings.Join(sets, ", ")+` WHERE id=? AND version=?`, args...)
+		res, err := db.execTx(ctx, tx, `UPDATE cases SET `+strings.Join(sets, ", ")+` WHERE id=? AND version=?`, args...)
 		if err != nil {
 			return err
 		}
@@ -154,7 +154,7 @@ func (db *DB) UpdateCase(ctx context.Context, c *tongban.Case, expectVersion int
 				continue
 			}
 			a.CaseID = c.ID
-			res, err := tx.ExecContext(ctx, `INSERT INTO attachments (case_id, name, content_type, size, sha256, data, created_at) VALUES (?,?,?,?,?,?,?)`,
+			res, err := db.execTx(ctx, tx, `INSERT INTO attachments (case_id, name, content_type, size, sha256, data, created_at) VALUES (?,?,?,?,?,?,?)`,
 				c.ID, a.Name, a.ContentType, a.Size, a.SHA256, a.Data, micros(a.CreatedAt))
 			if err != nil {
 				return err
@@ -163,7 +163,7 @@ func (db *DB) UpdateCase(ctx context.Context, c *tongban.Case, expectVersion int
 				return err
 			}
 		}
-		return insertEvent(ctx, tx, ev)
+		return db.insertEvent(ctx, tx, ev)
 	})
 }
 
@@ -173,7 +173,7 @@ func placeholders(n int) string {
 
 // Case returns a case with its attachments' metadata.
 func (db *DB) Case(ctx context.Context, id int64) (*tongban.Case, error) {
-	c, err := scanCase(db.read.QueryRowContext(ctx, `SELECT `+caseCols+` FROM cases WHERE id=?`, id))
+	c, err := scanCase(db.queryRow(ctx, `SELECT `+caseCols+` FROM cases WHERE id=?`, id))
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -182,7 +182,7 @@ func (db *DB) Case(ctx context.Context, id int64) (*tongban.Case, error) {
 
 // CaseByCode returns a case by its tracking code.
 func (db *DB) CaseByCode(ctx context.Context, code string) (*tongban.Case, error) {
-	c, err := scanCase(db.read.QueryRowContext(ctx, `SELECT `+caseCols+` FROM cases WHERE tracking_code=?`, code))
+	c, err := scanCase(db.queryRow(ctx, `SELECT `+caseCols+` FROM cases WHERE tracking_code=?`, code))
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -190,7 +190,7 @@ func (db *DB) CaseByCode(ctx context.Context, code string) (*tongban.Case, error
 }
 
 func (db *DB) loadAttachments(ctx context.Context, c *tongban.Case) error {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, case_id, name, content_type, size, sha256, created_at FROM attachments WHERE case_id=? ORDER BY id`, c.ID)
+	rows, err := db.query(ctx, `SELECT id, case_id, name, content_type, size, sha256, created_at FROM attachments WHERE case_id=? ORDER BY id`, c.ID)
 	if err != nil {
 		return err
 	}
@@ -211,7 +211,7 @@ func (db *DB) loadAttachments(ctx context.Context, c *tongban.Case) error {
 func (db *DB) Attachment(ctx context.Context, id int64) (*tongban.Attachment, error) {
 	var a tongban.Attachment
 	var created int64
-	err := db.read.QueryRowContext(ctx, `SELECT id, case_id, name, content_type, size, sha256, data, created_at FROM attachments WHERE id=?`, id).
+	err := db.queryRow(ctx, `SELECT id, case_id, name, content_type, size, sha256, data, created_at FROM attachments WHERE id=?`, id).
 		Scan(&a.ID, &a.CaseID, &a.Name, &a.ContentType, &a.Size, &a.SHA256, &a.Data, &created)
 	if err != nil {
 		return nil, notFound(err)
@@ -222,7 +222,7 @@ func (db *DB) Attachment(ctx context.Context, id int64) (*tongban.Attachment, er
 
 // Events returns a case's events in order.
 func (db *DB) Events(ctx context.Context, caseID int64) ([]*tongban.Event, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, case_id, seq, action, from_step, to_step, actor_id, actor, actor_dept, at, reason, note, public, payload, prev_hash, hash
+	rows, err := db.query(ctx, `SELECT id, case_id, seq, action, from_step, to_step, actor_id, actor, actor_dept, at, reason, note, public, payload, prev_hash, hash
 		FROM events WHERE case_id=? ORDER BY seq`, caseID)
 	if err != nil {
 		return nil, err
@@ -337,10 +337,10 @@ func (db *DB) ListCases(ctx context.Context, f tongban.CaseFilter) (*tongban.Cas
 		limit = 50
 	}
 	page := &tongban.CasePage{Cases: []*tongban.Case{}}
-	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM cases`+w, args...).Scan(&page.Total); err != nil {
+	if err := db.queryRow(ctx, `SELECT count(*) FROM cases`+w, args...).Scan(&page.Total); err != nil {
 		return nil, err
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT `+caseCols+` FROM cases`+w+orderBy(f.Sort)+` LIMIT ? OFFSET ?`, append(args, limit, max(f.Offset, 0))...)
+	rows, err := db.query(ctx, `SELECT `+caseCols+` FROM cases`+w+orderBy(f.Sort)+` LIMIT ? OFFSET ?`, append(args, limit, max(f.Offset, 0))...)
 	if err != nil {
 		return nil, err
 	}
@@ -359,6 +359,6 @@ func (db *DB) ListCases(ctx context.Context, f tongban.CaseFilter) (*tongban.Cas
 func (db *DB) CountCases(ctx context.Context, f tongban.CaseFilter) (int, error) {
 	w, args := where(f)
 	var n int
-	err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM cases`+w, args...).Scan(&n)
+	err := db.queryRow(ctx, `SELECT count(*) FROM cases`+w, args...).Scan(&n)
 	return n, err
 }

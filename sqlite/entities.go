@@ -29,7 +29,7 @@ func (db *DB) CreateDepartment(ctx context.Context, d *tongban.Department) error
 		d.CreatedAt = tongban.Now()
 	}
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO departments (code, name, kind, parent, keywords, disabled, created_at) VALUES (?,?,?,?,?,?,?)`,
+		res, err := db.execTx(ctx, tx, `INSERT INTO departments (code, name, kind, parent, keywords, disabled, created_at) VALUES (?,?,?,?,?,?,?)`,
 			d.Code, d.Name, d.Kind, d.Parent, jsonText(nonNil(d.Keywords)), b2i(d.Disabled), micros(d.CreatedAt))
 		if isUnique(err) {
 			return tongban.FieldError("code", "部门编码已存在", "department code already exists")
@@ -45,7 +45,7 @@ func (db *DB) CreateDepartment(ctx context.Context, d *tongban.Department) error
 // UpdateDepartment changes name, kind, parent, keywords and disabled.
 func (db *DB) UpdateDepartment(ctx context.Context, d *tongban.Department) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE departments SET name=?, kind=?, parent=?, keywords=?, disabled=? WHERE code=?`,
+		res, err := db.execTx(ctx, tx, `UPDATE departments SET name=?, kind=?, parent=?, keywords=?, disabled=? WHERE code=?`,
 			d.Name, d.Kind, d.Parent, jsonText(nonNil(d.Keywords)), b2i(d.Disabled), d.Code)
 		if err != nil {
 			return err
@@ -73,13 +73,13 @@ func scanDept(s interface{ Scan(...any) error }) (*tongban.Department, error) {
 
 // Department returns the department with the code.
 func (db *DB) Department(ctx context.Context, code string) (*tongban.Department, error) {
-	d, err := scanDept(db.read.QueryRowContext(ctx, `SELECT `+deptCols+` FROM departments WHERE code=?`, code))
+	d, err := scanDept(db.queryRow(ctx, `SELECT `+deptCols+` FROM departments WHERE code=?`, code))
 	return d, notFound(err)
 }
 
 // ListDepartments returns all departments by ID.
 func (db *DB) ListDepartments(ctx context.Context) ([]*tongban.Department, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+deptCols+` FROM departments ORDER BY id`)
+	rows, err := db.query(ctx, `SELECT `+deptCols+` FROM departments ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +119,7 @@ func (db *DB) CreateUser(ctx context.Context, u *tongban.User) error {
 		u.CreatedAt = tongban.Now()
 	}
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO users (login, name, dept, roles, phone, disabled, password_hash, created_at) VALUES (?,?,?,?,?,?,?,?)`,
+		res, err := db.execTx(ctx, tx, `INSERT INTO users (login, name, dept, roles, phone, disabled, password_hash, created_at) VALUES (?,?,?,?,?,?,?,?)`,
 			u.Login, u.Name, u.Dept, rolesText(u.Roles), u.Phone, b2i(u.Disabled), u.PasswordHash, micros(u.CreatedAt))
 		if isUnique(err) {
 			return tongban.FieldError("login", "登录名已存在", "login already exists")
@@ -138,7 +138,7 @@ func (db *DB) CreateUser(ctx context.Context, u *tongban.User) error {
 // UpdateUser changes everything but login and created_at.
 func (db *DB) UpdateUser(ctx context.Context, u *tongban.User) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE users SET name=?, dept=?, roles=?, phone=?, disabled=?, password_hash=? WHERE id=?`,
+		res, err := db.execTx(ctx, tx, `UPDATE users SET name=?, dept=?, roles=?, phone=?, disabled=?, password_hash=? WHERE id=?`,
 			u.Name, u.Dept, rolesText(u.Roles), u.Phone, b2i(u.Disabled), u.PasswordHash, u.ID)
 		if isForeignKey(err) {
 			return tongban.FieldError("department", "部门不存在", "unknown department")
@@ -169,19 +169,19 @@ func scanUser(s interface{ Scan(...any) error }) (*tongban.User, error) {
 
 // User returns the user with the ID.
 func (db *DB) User(ctx context.Context, id int64) (*tongban.User, error) {
-	u, err := scanUser(db.read.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id=?`, id))
+	u, err := scanUser(db.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE id=?`, id))
 	return u, notFound(err)
 }
 
 // UserByLogin returns the user with the login.
 func (db *DB) UserByLogin(ctx context.Context, login string) (*tongban.User, error) {
-	u, err := scanUser(db.read.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE login=?`, login))
+	u, err := scanUser(db.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE login=?`, login))
 	return u, notFound(err)
 }
 
 // ListUsers returns all users by ID.
 func (db *DB) ListUsers(ctx context.Context) ([]*tongban.User, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+userCols+` FROM users ORDER BY id`)
+	rows, err := db.query(ctx, `SELECT `+userCols+` FROM users ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +201,7 @@ func (db *DB) ListUsers(ctx context.Context) ([]*tongban.User, error) {
 func (db *DB) PutCategory(ctx context.Context, c *tongban.Category) error {
 	c.UpdatedAt = tongban.Now()
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO categories (code, name, description, dept, limits, limit_hours, reply_needs_approval, keywords, active, ord, updated_at)
+		_, err := db.execTx(ctx, tx, `INSERT INTO categories (code, name, description, dept, limits, limit_hours, reply_needs_approval, keywords, active, ord, updated_at)
 			VALUES (?,?,?,?,?,?,?,?,?,?,?)
 			ON CONFLICT (code) DO UPDATE SET name=excluded.name, description=excluded.description, dept=excluded.dept, limits=excluded.limits,
 			limit_hours=excluded.limit_hours, reply_needs_approval=excluded.reply_needs_approval, keywords=excluded.keywords,
@@ -229,13 +229,13 @@ func scanCategory(s interface{ Scan(...any) error }) (*tongban.Category, error) 
 
 // Category returns the category with the code.
 func (db *DB) Category(ctx context.Context, code string) (*tongban.Category, error) {
-	c, err := scanCategory(db.read.QueryRowContext(ctx, `SELECT `+catCols+` FROM categories WHERE code=?`, code))
+	c, err := scanCategory(db.queryRow(ctx, `SELECT `+catCols+` FROM categories WHERE code=?`, code))
 	return c, notFound(err)
 }
 
 // ListCategories returns all categories in display order.
 func (db *DB) ListCategories(ctx context.Context) ([]*tongban.Category, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+catCols+` FROM categories ORDER BY ord, code`)
+	rows, err := db.query(ctx, `SELECT `+catCols+` FROM categories ORDER BY ord, code`)
 	if err != nil {
 		return nil, err
 	}
@@ -254,7 +254,7 @@ func (db *DB) ListCategories(ctx context.Context) ([]*tongban.Category, error) {
 // CreateSession stores a session.
 func (db *DB) CreateSession(ctx context.Context, s *tongban.Session) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, user_id, csrf, created_at, expires_at) VALUES (?,?,?,?,?)`,
+		_, err := db.execTx(ctx, tx, `INSERT INTO sessions (token_hash, user_id, csrf, created_at, expires_at) VALUES (?,?,?,?,?)`,
 			s.TokenHash, s.UserID, s.CSRF, micros(s.CreatedAt), micros(s.ExpiresAt))
 		return err
 	})
@@ -265,7 +265,7 @@ func (db *DB) CreateSession(ctx context.Context, s *tongban.Session) error {
 func (db *DB) Session(ctx context.Context, tokenHash string) (*tongban.Session, error) {
 	var s tongban.Session
 	var c, e int64
-	err := db.read.QueryRowContext(ctx, `SELECT token_hash, user_id, csrf, created_at, expires_at FROM sessions WHERE token_hash=?`, tokenHash).
+	err := db.queryRow(ctx, `SELECT token_hash, user_id, csrf, created_at, expires_at FROM sessions WHERE token_hash=?`, tokenHash).
 		Scan(&s.TokenHash, &s.UserID, &s.CSRF, &c, &e)
 	if err != nil {
 		return nil, notFound(err)
@@ -277,7 +277,7 @@ func (db *DB) Session(ctx context.Context, tokenHash string) (*tongban.Session, 
 // DeleteSession removes one session (logout).
 func (db *DB) DeleteSession(ctx context.Context, tokenHash string) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash=?`, tokenHash)
+		_, err := db.execTx(ctx, tx, `DELETE FROM sessions WHERE token_hash=?`, tokenHash)
 		return err
 	})
 }
@@ -285,7 +285,7 @@ func (db *DB) DeleteSession(ctx context.Context, tokenHash string) error {
 // DeleteUserSessions logs a user out everywhere (disable, password reset).
 func (db *DB) DeleteUserSessions(ctx context.Context, userID int64) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id=?`, userID)
+		_, err := db.execTx(ctx, tx, `DELETE FROM sessions WHERE user_id=?`, userID)
 		return err
 	})
 }
@@ -296,7 +296,7 @@ func (db *DB) CreateAPIKey(ctx context.Context, k *tongban.APIKey) error {
 		k.CreatedAt = tongban.Now()
 	}
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO api_keys (name, hash, prefix, revoked, created_at) VALUES (?,?,?,?,?)`,
+		res, err := db.execTx(ctx, tx, `INSERT INTO api_keys (name, hash, prefix, revoked, created_at) VALUES (?,?,?,?,?)`,
 			k.Name, k.Hash, k.Prefix, b2i(k.Revoked), micros(k.CreatedAt))
 		if err != nil {
 			return err
@@ -320,13 +320,13 @@ func scanKey(s interface{ Scan(...any) error }) (*tongban.APIKey, error) {
 
 // APIKeyByHash finds a key by its hash.
 func (db *DB) APIKeyByHash(ctx context.Context, hash string) (*tongban.APIKey, error) {
-	k, err := scanKey(db.read.QueryRowContext(ctx, `SELECT `+keyCols+` FROM api_keys WHERE hash=?`, hash))
+	k, err := scanKey(db.queryRow(ctx, `SELECT `+keyCols+` FROM api_keys WHERE hash=?`, hash))
 	return k, notFound(err)
 }
 
 // ListAPIKeys lists keys (hashes stay inside).
 func (db *DB) ListAPIKeys(ctx context.Context) ([]*tongban.APIKey, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+keyCols+` FROM api_keys ORDER BY id`)
+	rows, err := db.query(ctx, `SELECT `+keyCols+` FROM api_keys ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
@@ -345,7 +345,7 @@ func (db *DB) ListAPIKeys(ctx context.Context) ([]*tongban.APIKey, error) {
 // RevokeAPIKey marks a key revoked.
 func (db *DB) RevokeAPIKey(ctx context.Context, id int64) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked=1 WHERE id=?`, id)
+		res, err := db.execTx(ctx, tx, `UPDATE api_keys SET revoked=1 WHERE id=?`, id)
 		if err != nil {
 			return err
 		}
@@ -358,7 +358,7 @@ func (db *DB) RevokeAPIKey(ctx context.Context, id int64) error {
 
 // ListCalendarOverrides returns overrides by date.
 func (db *DB) ListCalendarOverrides(ctx context.Context) ([]tongban.CalendarOverride, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT date, off, name FROM calendar_overrides ORDER BY date`)
+	rows, err := db.query(ctx, `SELECT date, off, name FROM calendar_overrides ORDER BY date`)
 	if err != nil {
 		return nil, err
 	}
@@ -377,7 +377,7 @@ func (db *DB) ListCalendarOverrides(ctx context.Context) ([]tongban.CalendarOver
 // SetCalendarOverride inserts or replaces one day's override.
 func (db *DB) SetCalendarOverride(ctx context.Context, o tongban.CalendarOverride) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO calendar_overrides (date, off, name) VALUES (?,?,?) ON CONFLICT (date) DO UPDATE SET off=excluded.off, name=excluded.name`,
+		_, err := db.execTx(ctx, tx, `INSERT INTO calendar_overrides (date, off, name) VALUES (?,?,?) ON CONFLICT (date) DO UPDATE SET off=excluded.off, name=excluded.name`,
 			o.Date, b2i(o.Off), o.Name)
 		return err
 	})
@@ -386,7 +386,7 @@ func (db *DB) SetCalendarOverride(ctx context.Context, o tongban.CalendarOverrid
 // DeleteCalendarOverride removes one day's override.
 func (db *DB) DeleteCalendarOverride(ctx context.Context, date string) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM calendar_overrides WHERE date=?`, date)
+		_, err := db.execTx(ctx, tx, `DELETE FROM calendar_overrides WHERE date=?`, date)
 		return err
 	})
 }
@@ -394,7 +394,7 @@ func (db *DB) DeleteCalendarOverride(ctx context.Context, date string) error {
 // LogPIIAccess records an unmasked view.
 func (db *DB) LogPIIAccess(ctx context.Context, a *tongban.PIIAccess) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO pii_access (case_id, user_id, login, reason, at) VALUES (?,?,?,?,?)`,
+		res, err := db.execTx(ctx, tx, `INSERT INTO pii_access (case_id, user_id, login, reason, at) VALUES (?,?,?,?,?)`,
 			a.CaseID, a.UserID, a.Login, a.Reason, micros(a.At))
 		if err != nil {
 			return err
@@ -406,7 +406,7 @@ func (db *DB) LogPIIAccess(ctx context.Context, a *tongban.PIIAccess) error {
 
 // ListPIIAccess lists unmasked views of a case, newest first.
 func (db *DB) ListPIIAccess(ctx context.Context, caseID int64) ([]tongban.PIIAccess, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, case_id, user_id, login, reason, at FROM pii_access WHERE case_id=? ORDER BY id DESC`, caseID)
+	rows, err := db.query(ctx, `SELECT id, case_id, user_id, login, reason, at FROM pii_access WHERE case_id=? ORDER BY id DESC`, caseID)
 	if err != nil {
 		return nil, err
 	}

@@ -40,6 +40,8 @@ type DB struct {
 
 	rateMu sync.Mutex
 	rates  map[string]rateWindow
+
+	readStmts, writeStmts stmtCache
 }
 
 type rateWindow struct {
@@ -160,6 +162,8 @@ func (db *DB) Close() error {
 	}
 	close(db.closed)
 	db.wg.Wait()
+	db.readStmts.close()
+	db.writeStmts.close()
 	var errs []error
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
@@ -228,6 +232,7 @@ func (db *DB) writer() {
 
 func (db *DB) commit(batch []*writeOp) {
 	ctx := context.Background()
+	db.prepareWanted()
 	results := make([]error, len(batch))
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {

@@ -28,6 +28,5 @@ func TestStore(t *testing.T) {
 		return open(t, filepath.Join(t.TempDir(), "t.db"))
 	}, storetest.Options{
 		OpenBackup: open,
-
 	})
 }
