@@ -124,6 +124,16 @@ type Case struct {
 	ExtensionDays int        `json:"extension_days"`
 	Pending       *Pending   `json:"pending,omitempty"`
 	ParentID      int64      `json:"parent_id,omitempty"`
+	// Supervises is the case a supervision order (督办单) supervises.
+	Supervises int64 `json:"supervises,omitempty"`
+	// NextAlarmAt is when the next alarm on the case falls due (nil: none).
+	// The engine recomputes it on every write, so an alarm scan selects only
+	// the cases due rather than every open case.
+	NextAlarmAt *time.Time   `json:"next_alarm_at,omitempty"`
+	Supervision *Supervision `json:"supervision,omitempty"`
+	// Derived is applied by the store in the same transaction as the write
+	// (alarm rows, scorecard counters, orders); never stored on the case.
+	Derived *Derived `json:"-"`
 	// Attrs carries workflow-specific data (application forms, task
 	// progress) that has no column of its own.
 	Attrs map[string]json.RawMessage `json:"attrs,omitempty"`

@@ -37,6 +37,70 @@ type Store interface {
 	Backup(ctx context.Context, path string) error
 	Ping(ctx context.Context) error
 	Close() error
+
+	SupervisionStore
+
+	Transfer
+}
+
+// Transfer moves the whole system between stores (tongban dump / load):
+// a consistent read-only snapshot to read everything from in pages, and
+// inserts that keep the given IDs.
+type Transfer interface {
+	// Snapshot opens a consistent read-only view of the whole store; the
+	// caller must Close it. Writers go on meanwhile.
+	Snapshot(ctx context.Context) (Snapshot, error)
+	// Load inserts every record of b with its given ID (and hashes,
+	// versions, times) in one transaction: departments, users,
+	// categories, calendar overrides, API keys, cases, events,
+	// attachments, PII access, in that order. Case.Attachments is ignored:
+	// attachments come in b.Attachments.
+	Load(ctx context.Context, b *LoadBatch) error
+	// FinishLoad makes IDs assigned after a load follow the loaded ones
+	// (PostgreSQL: setval of every identity sequence to max(id)).
+	FinishLoad(ctx context.Context) error
+	// IsEmpty reports whether the store holds no departments, users,
+	// categories, calendar overrides, API keys, cases, events,
+	// attachments or PII access records. Sessions and rate-limit counters
+	// are not counted.
+	IsEmpty(ctx context.Context) (bool, error)
+}
+
+// Snapshot is a consistent, read-only view of a store for dumps. The
+// paged methods return up to limit records with id > afterID in id order;
+// an empty page means the end.
+type Snapshot interface {
+	DumpDepartments(ctx context.Context) ([]*Department, error) // by ID
+	DumpUsers(ctx context.Context) ([]*User, error)             // by ID, with password hashes
+	DumpCategories(ctx context.Context) ([]*Category, error)    // by code (bytewise)
+	DumpCalendarOverrides(ctx context.Context) ([]CalendarOverride, error)
+	DumpAPIKeys(ctx context.Context) ([]*APIKey, error) // by ID, with hashes
+	// DumpCases returns cases without their attachments.
+	DumpCases(ctx context.Context, afterID int64, limit int) ([]*Case, error)
+	DumpEvents(ctx context.Context, afterID int64, limit int) ([]*Event, error)
+	// DumpAttachments returns attachments with their data.
+	DumpAttachments(ctx context.Context, afterID int64, limit int) ([]*Attachment, error)
+	DumpPIIAccess(ctx context.Context, afterID int64, limit int) ([]PIIAccess, error)
+	Close() error
+}
+
+// LoadBatch is a set of records for Store.Load.
+type LoadBatch struct {
+	Departments       []*Department
+	Users             []*User
+	Categories        []*Category
+	CalendarOverrides []CalendarOverride
+	APIKeys           []*APIKey
+	Cases             []*Case
+	Events            []*Event
+	Attachments       []*Attachment
+	PIIAccess         []PIIAccess
+}
+
+// Len is the number of records in the batch.
+func (b *LoadBatch) Len() int {
+	return len(b.Departments) + len(b.Users) + len(b.Categories) + len(b.CalendarOverrides) + len(b.APIKeys) +
+		len(b.Cases) + len(b.Events) + len(b.Attachments) + len(b.PIIAccess)
 }
 
 // Departments stores departments.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/tongban/tongban"
 	"github.com/tongban/tongban/calendar"
+	"github.com/tongban/tongban/supervise"
 	"github.com/tongban/tongban/workflow"
 )
 
@@ -29,9 +30,11 @@ type Engine struct {
 	Workflows map[string]*workflow.Definition
 	Now       func() time.Time
 	Log       *slog.Logger
-	cal       atomic.Pointer[calendar.Calendar]
-	ref       refCache
-	sessions  sessionCache
+	// Supervision configures alarms and scorecards; nil: supervise.Default().
+	Supervision *supervise.Config
+	cal         atomic.Pointer[calendar.Calendar]
+	ref         refCache
+	sessions    sessionCache
 }
 
 // New returns an engine over the store with the built-in workflows and the
@@ -238,6 +241,9 @@ func (e *Engine) Create(ctx context.Context, actor Actor, in NewCase) (*tongban.
 	payload, _ := json.Marshal(map[string]any{"channel": c.Channel, "type": c.Type, "category": c.Category, "deadline": c.Deadline})
 	ev := &tongban.Event{Action: "create", FromStep: "", ToStep: c.Step, ActorID: actor.id(), Actor: actor.Name(), ActorDept: actor.dept(),
 		At: received, Public: true, Payload: payload}
+	if err := e.beforeWrite(ctx, actor, nil, c, ev); err != nil {
+		return nil, err
+	}
 	if err := e.Store.CreateCase(ctx, c, ev); err != nil {
 		return nil, err
 	}
@@ -443,6 +449,7 @@ func (e *Engine) act(ctx context.Context, actor Actor, c *tongban.Case, action s
 		return nil, nil, tongban.Errorf(tongban.EConflict, "当前条件下不能进行此操作", "this action's condition does not hold now")
 	}
 	from, version := c.Step, c.Version
+	prev := *c
 	to, err := workflow.Apply(a, c, env)
 	if err != nil {
 		return nil, nil, err
@@ -468,6 +475,9 @@ func (e *Engine) act(ctx context.Context, actor Actor, c *tongban.Case, action s
 		Reason: env.Reason, Note: note, Public: a.Public, Payload: payload, PrevHash: c.LastHash}
 	ev.Hash = ev.ComputeHash()
 	c.Version, c.LastHash = version+1, ev.Hash
+	if err := e.beforeWrite(ctx, actor, &prev, c, ev); err != nil {
+		return nil, nil, err
+	}
 	if err := e.Store.UpdateCase(ctx, c, version, ev); err != nil {
 		return nil, nil, err
 	}

@@ -8,18 +8,25 @@ package loadtest
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	_ "modernc.org/sqlite"
 )
 
@@ -214,4 +221,106 @@ func RawSQLite(dir string, d time.Duration, batch int) (Result, error) {
 	})
 	res.Requests *= int64(batch) // rows, not transactions
 	return res, nil
+}
+
+// ---- PostgreSQL ----
+
+// ScratchDB is a database created for one measurement on a PostgreSQL
+// server and dropped afterwards.
+type ScratchDB struct {
+	admin string // DSN of the server's maintenance database
+	Name  string
+	DSN   string // DSN of the scratch database, pool_* settings kept
+	Libpq string // the same without pool_* settings, for libpq tools
+}
+
+// CreateScratchDB creates an empty database on the server named by dsn (a
+// postgres:// URL). Settings only pgxpool understands (pool_max_conns…)
+// are kept in DSN for the instances and left out of Libpq.
+func CreateScratchDB(ctx context.Context, dsn, prefix string) (*ScratchDB, error) {
+	u, err := url.Parse(dsn)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return nil, fmt.Errorf("--pg wants a postgres:// URL, got %q", dsn)
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := prefix + hex.EncodeToString(b[:])
+	admin := withoutPool(u)
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return nil, fmt.Errorf("create database %s: %w", name, err)
+	}
+	full := *u
+	full.Path = "/" + name
+	return &ScratchDB{admin: admin, Name: name, DSN: full.String(), Libpq: withoutPool(&full)}, nil
+}
+
+// withoutPool returns the URL without pgxpool's own query settings.
+func withoutPool(u *url.URL) string {
+	c := *u
+	q := c.Query()
+	for k := range q {
+		if strings.HasPrefix(k, "pool_") {
+			q.Del(k)
+		}
+	}
+	c.RawQuery = q.Encode()
+	return c.String()
+}
+
+// Drop drops the database, closing whatever is still connected to it.
+func (s *ScratchDB) Drop(ctx context.Context) error {
+	conn, err := pgx.Connect(ctx, s.admin)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+s.Name+" WITH (FORCE)")
+	return err
+}
+
+// PgbenchPath finds pgbench on PATH or in Debian's versioned directories.
+func PgbenchPath() (string, error) {
+	if p, err := exec.LookPath("pgbench"); err == nil {
+		return p, nil
+	}
+	ms, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pgbench")
+	if len(ms) > 0 {
+		slices.Sort(ms)
+		return ms[len(ms)-1], nil
+	}
+	return "", fmt.Errorf("pgbench not found: install postgresql-client (or postgresql-contrib)")
+}
+
+var tpsRe = regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`)
+
+// Pgbench measures the server's simple-update rate (pgbench -N, the
+// TPC-B-like transaction without the contended branch and teller
+// updates) with clients connections from jobs threads for d, after
+// initialising a scale-10 database: the rate of small durable write
+// transactions the server sustains, which bounds tongban's creates.
+func Pgbench(ctx context.Context, libpqDSN string, clients, jobs int, d time.Duration) (tps float64, cmdline string, err error) {
+	bin, err := PgbenchPath()
+	if err != nil {
+		return 0, "", err
+	}
+	if out, err := exec.CommandContext(ctx, bin, "-i", "-s", "10", "-q", libpqDSN).CombinedOutput(); err != nil {
+		return 0, "", fmt.Errorf("pgbench -i: %v\n%s", err, out)
+	}
+	args := []string{"-N", "-c", strconv.Itoa(clients), "-j", strconv.Itoa(jobs), "-T", strconv.Itoa(int(d.Seconds())), libpqDSN}
+	cmdline = bin + " " + strings.Join(args[:len(args)-1], " ")
+	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
+	if err != nil {
+		return 0, cmdline, fmt.Errorf("pgbench: %v\n%s", err, out)
+	}
+	m := tpsRe.FindSubmatch(out)
+	if m == nil {
+		return 0, cmdline, fmt.Errorf("pgbench printed no tps:\n%s", out)
+	}
+	tps, err = strconv.ParseFloat(string(m[1]), 64)
+	return tps, cmdline, err
 }

@@ -14,7 +14,7 @@ const caseCols = `id, kind, workflow, tracking_code, type, channel, category, ti
 	req_name, req_phone, req_email, confidential, lead, co, first, assignee, step, status,
 	received_at, updated_at, step_started_at, step_deadline, deadline, closed_at,
 	reply, replied_at, draft_reply, rating, rating_comment, returns, reopens, transfers, extension_days,
-	pending, parent_id, attrs, version, last_hash`
+	pending, parent_id, attrs, version, last_hash, supervises, next_alarm_at, supervision`
 
 // caseColNames lists caseCols one name each.
 var caseColNames = func() []string {
@@ -39,19 +39,20 @@ func caseArgs(c *tongban.Case) []any {
 		c.Requester.Name, c.Requester.Phone, c.Requester.Email, c.Confidential, c.Lead, jsonText(nonNil(c.Co)), c.First, c.Assignee, c.Step, c.Status,
 		micros(c.ReceivedAt), micros(c.UpdatedAt), micros(c.StepStarted), nullMicros(c.StepDeadline), micros(c.Deadline), nullMicros(c.ClosedAt),
 		c.Reply, nullMicros(c.RepliedAt), c.DraftReply, c.Rating, c.RatingComment, c.Returns, c.Reopens, c.Transfers, c.ExtensionDays,
-		pending, c.ParentID, attrs, c.Version, c.LastHash}
+		pending, c.ParentID, attrs, c.Version, c.LastHash, c.Supervises, nullMicros(c.NextAlarmAt), supervisionText(c.Supervision)}
 }
 
 func scanCase(s scanner) (*tongban.Case, error) {
 	var c tongban.Case
 	var co, pending, attrs string
 	var received, updated, stepStarted, deadline int64
-	var stepDeadline, closed, replied *int64
+	var stepDeadline, closed, replied, nextAlarm *int64
+	var supervision string
 	err := s.Scan(&c.ID, &c.Kind, &c.Workflow, &c.TrackingCode, &c.Type, &c.Channel, &c.Category, &c.Title, &c.Body, &c.Address, &c.Lat, &c.Long,
 		&c.Requester.Name, &c.Requester.Phone, &c.Requester.Email, &c.Confidential, &c.Lead, &co, &c.First, &c.Assignee, &c.Step, &c.Status,
 		&received, &updated, &stepStarted, &stepDeadline, &deadline, &closed,
 		&c.Reply, &replied, &c.DraftReply, &c.Rating, &c.RatingComment, &c.Returns, &c.Reopens, &c.Transfers, &c.ExtensionDays,
-		&pending, &c.ParentID, &attrs, &c.Version, &c.LastHash)
+		&pending, &c.ParentID, &attrs, &c.Version, &c.LastHash, &c.Supervises, &nextAlarm, &supervision)
 	if err != nil {
 		return nil, err
 	}
@@ -67,6 +68,7 @@ func scanCase(s scanner) (*tongban.Case, error) {
 	}
 	c.ReceivedAt, c.UpdatedAt, c.StepStarted, c.Deadline = fromMicros(received), fromMicros(updated), fromMicros(stepStarted), fromMicros(deadline)
 	c.StepDeadline, c.ClosedAt, c.RepliedAt = ptrMicros(stepDeadline), ptrMicros(closed), ptrMicros(replied)
+	c.NextAlarmAt, c.Supervision = ptrMicros(nextAlarm), parseSupervision(supervision)
 	return &c, nil
 }
 
@@ -130,7 +132,11 @@ func (db *DB) CreateCase(ctx context.Context, c *tongban.Case, first *tongban.Ev
 		if isUnique(err) {
 			return tongban.Errorf(tongban.EConflict, "跟踪码重复", "duplicate tracking code")
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		row.ID = id
+		return applyDerived(ctx, tx, &row, &ev)
 	})
 	if err != nil {
 		return err
@@ -141,6 +147,7 @@ func (db *DB) CreateCase(ctx context.Context, c *tongban.Case, first *tongban.Ev
 		c.Attachments[i].ID, c.Attachments[i].CaseID = attIDs[i], id
 	}
 	c.ID, c.Version, c.LastHash = id, 1, ev.Hash
+	c.Derived = nil
 	return nil
 }
 
@@ -153,7 +160,8 @@ var updateCaseSQL = func() string {
 		sets[i] = col + "=$" + strconv.Itoa(i+1)
 	}
 	n := len(cols)
-	return `UPDATE cases SET ` + strings.Join(sets, ", ") + ` WHERE id=$` + strconv.Itoa(n+1) + ` AND version=$` + strconv.Itoa(n+2)
+	// A write ends any alarm-scan lease on the case.
+	return `UPDATE cases SET ` + strings.Join(sets, ", ") + `, alarm_lease=NULL WHERE id=$` + strconv.Itoa(n+1) + ` AND version=$` + strconv.Itoa(n+2)
 }()
 
 // UpdateCase writes the new state, adds new attachments (ID 0) and appends
@@ -185,11 +193,15 @@ func (db *DB) UpdateCase(ctx context.Context, c *tongban.Case, expectVersion int
 		if isUnique(err) {
 			return tongban.ErrConflict
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return applyDerived(ctx, tx, c, ev)
 	})
 	if err != nil {
 		return err
 	}
+	c.Derived = nil
 	for j, i := range newAtt {
 		c.Attachments[i].ID, c.Attachments[i].CaseID = attIDs[j], c.ID
 	}

@@ -65,6 +65,7 @@ func (s *Server) routes() {
 	s.apiRoutes()
 	s.open311Routes()
 	s.uiRoutes()
+	s.superviseRoutes()
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {

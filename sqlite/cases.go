@@ -13,7 +13,7 @@ const caseCols = `id, kind, workflow, tracking_code, type, channel, category, ti
 	req_name, req_phone, req_email, confidential, lead, co, first, assignee, step, status,
 	received_at, updated_at, step_started_at, step_deadline, deadline, closed_at,
 	reply, replied_at, draft_reply, rating, rating_comment, returns, reopens, transfers, extension_days,
-	pending, parent_id, attrs, version, last_hash`
+	pending, parent_id, attrs, version, last_hash, supervises, next_alarm_at, supervision`
 
 // caseArgs returns the values for caseCols after id, in order.
 func caseArgs(c *tongban.Case) []any {
@@ -36,7 +36,7 @@ func caseArgs(c *tongban.Case) []any {
 		c.Requester.Name, c.Requester.Phone, c.Requester.Email, b2i(c.Confidential), c.Lead, jsonText(nonNil(c.Co)), c.First, c.Assignee, c.Step, c.Status,
 		micros(c.ReceivedAt), micros(c.UpdatedAt), micros(c.StepStarted), nullMicros(c.StepDeadline), micros(c.Deadline), nullMicros(c.ClosedAt),
 		c.Reply, nullMicros(c.RepliedAt), c.DraftReply, c.Rating, c.RatingComment, c.Returns, c.Reopens, c.Transfers, c.ExtensionDays,
-		pending, c.ParentID, attrs, c.Version, c.LastHash}
+		pending, c.ParentID, attrs, c.Version, c.LastHash, c.Supervises, nullMicros(c.NextAlarmAt), supervisionText(c.Supervision)}
 }
 
 func scanCase(s interface{ Scan(...any) error }) (*tongban.Case, error) {
@@ -44,12 +44,13 @@ func scanCase(s interface{ Scan(...any) error }) (*tongban.Case, error) {
 	var lat, long sql.NullFloat64
 	var co, pending, attrs string
 	var received, updated, stepStarted, deadline int64
-	var stepDeadline, closed, replied sql.NullInt64
+	var stepDeadline, closed, replied, nextAlarm sql.NullInt64
+	var supervision string
 	err := s.Scan(&c.ID, &c.Kind, &c.Workflow, &c.TrackingCode, &c.Type, &c.Channel, &c.Category, &c.Title, &c.Body, &c.Address, &lat, &long,
 		&c.Requester.Name, &c.Requester.Phone, &c.Requester.Email, &c.Confidential, &c.Lead, &co, &c.First, &c.Assignee, &c.Step, &c.Status,
 		&received, &updated, &stepStarted, &stepDeadline, &deadline, &closed,
 		&c.Reply, &replied, &c.DraftReply, &c.Rating, &c.RatingComment, &c.Returns, &c.Reopens, &c.Transfers, &c.ExtensionDays,
-		&pending, &c.ParentID, &attrs, &c.Version, &c.LastHash)
+		&pending, &c.ParentID, &attrs, &c.Version, &c.LastHash, &c.Supervises, &nextAlarm, &supervision)
 	if err != nil {
 		return nil, err
 	}
@@ -71,6 +72,7 @@ func scanCase(s interface{ Scan(...any) error }) (*tongban.Case, error) {
 	}
 	c.ReceivedAt, c.UpdatedAt, c.StepStarted, c.Deadline = fromMicros(received), fromMicros(updated), fromMicros(stepStarted), fromMicros(deadline)
 	c.StepDeadline, c.ClosedAt, c.RepliedAt = ptrMicros(stepDeadline), ptrMicros(closed), ptrMicros(replied)
+	c.NextAlarmAt, c.Supervision = ptrMicros(nextAlarm), parseSupervision(supervision)
 	return &c, nil
 }
 
@@ -91,7 +93,7 @@ func (db *DB) insertEvent(ctx context.Context, tx *sql.Tx, e *tongban.Event) err
 // CreateCase inserts the case, its first event and its attachments in one
 // transaction. The event's hash is computed here, once the case ID exists.
 func (db *DB) CreateCase(ctx context.Context, c *tongban.Case, first *tongban.Event) error {
-	return db.exec(ctx, func(tx *sql.Tx) error {
+	err := db.exec(ctx, func(tx *sql.Tx) error {
 		args := caseArgs(c)
 		res, err := db.execTx(ctx, tx, `INSERT INTO cases (`+strings.TrimPrefix(caseCols, "id, ")+`) VALUES (`+placeholders(len(args))+`)`, args...)
 		if isUnique(err) {
@@ -127,21 +129,26 @@ func (db *DB) CreateCase(ctx context.Context, c *tongban.Case, first *tongban.Ev
 			}
 		}
 		c.ID, c.Version, c.LastHash = id, 1, first.Hash
-		return nil
+		return db.applyDerived(ctx, tx, c, first)
 	})
+	if err == nil {
+		c.Derived = nil
+	}
+	return err
 }
 
 // UpdateCase writes the new state and appends the event if the version
 // still matches.
 func (db *DB) UpdateCase(ctx context.Context, c *tongban.Case, expectVersion int64, ev *tongban.Event) error {
-	return db.exec(ctx, func(tx *sql.Tx) error {
+	err := db.exec(ctx, func(tx *sql.Tx) error {
 		args := caseArgs(c)[1:] // kind is immutable; the rest follow
 		sets := strings.Split(strings.TrimPrefix(caseCols, "id, kind, "), ",")
 		for i := range sets {
 			sets[i] = strings.TrimSpace(sets[i]) + "=?"
 		}
 		args = append(args, c.ID, expectVersion)
-		res, err := db.execTx(ctx, tx, `UPDATE cases SET `+strings.Join(sets, ", ")+` WHERE id=? AND version=?`, args...)
+		// A write ends any alarm-scan lease on the case.
+		res, err := db.execTx(ctx, tx, `UPDATE cases SET `+strings.Join(sets, ", ")+`, alarm_lease=NULL WHERE id=? AND version=?`, args...)
 		if err != nil {
 			return err
 		}
@@ -163,8 +170,15 @@ func (db *DB) UpdateCase(ctx context.Context, c *tongban.Case, expectVersion int
 				return err
 			}
 		}
-		return db.insertEvent(ctx, tx, ev)
+		if err := db.insertEvent(ctx, tx, ev); err != nil {
+			return err
+		}
+		return db.applyDerived(ctx, tx, c, ev)
 	})
+	if err == nil {
+		c.Derived = nil
+	}
+	return err
 }
 
 func placeholders(n int) string {

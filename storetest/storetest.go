@@ -66,6 +66,8 @@ func Run(t *testing.T, open func(t *testing.T) tongban.Store, opts ...Options) {
 		{"Backup", s.backup},
 		{"ConcurrentCreate", s.concurrentCreate},
 		{"Ping", s.ping},
+		{"Supervision", s.supervision},
+		{"Transfer", s.transfer},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

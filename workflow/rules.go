@@ -158,4 +158,45 @@ var effects = map[string]func(c *tongban.Case, env *Env) error{
 		env.Reason = env.Input.Str("reason")
 		return nil
 	},
+	// supervise (督办) records an order on the case; the engine creates the
+	// order (a task case) from this payload in the same transaction.
+	"supervise": func(_ *tongban.Case, env *Env) error {
+		dept := env.Input.Str("department")
+		if env.DeptExists == nil || !env.DeptExists(dept) {
+			return tongban.FieldError("department", "承办部门不存在或已停用", "unknown or disabled department")
+		}
+		days := env.Input.Int("working_days")
+		env.Payload["order"] = tongban.NewTrackingCode()
+		env.Payload["department"] = dept
+		env.Payload["demand"] = env.Input.Str("demand")
+		env.Payload["working_days"] = days
+		env.Payload["deadline"] = env.Clock.DeadlineAfterWorkdays(env.Now, days).UTC()
+		if in := env.Input.Str("instruction"); in != "" {
+			env.Payload["instruction"] = in
+		}
+		env.Reason = env.Input.Str("demand")
+		return nil
+	},
+	// escalate_order (升级督办) gives the department a fresh, final limit.
+	"escalate_order": func(c *tongban.Case, env *Env) error {
+		days := env.Input.Int("working_days")
+		if days == 0 {
+			days = 3
+		}
+		c.Deadline = env.Clock.DeadlineAfterWorkdays(env.Now, days).UTC()
+		c.Reply, c.RepliedAt = "", nil
+		level := 1
+		if v, ok := c.Attrs["level"]; ok {
+			_ = json.Unmarshal(v, &level)
+		}
+		if c.Attrs == nil {
+			c.Attrs = map[string]json.RawMessage{}
+		}
+		c.Attrs["level"], _ = json.Marshal(level + 1)
+		env.Payload["working_days"] = days
+		env.Payload["deadline"] = c.Deadline
+		env.Payload["level"] = level + 1
+		env.Reason = env.Input.Str("reason")
+		return nil
+	},
 }

@@ -55,11 +55,11 @@ func TestBuiltinValidates(t *testing.T) {
 		return out
 	}
 	want := map[string][]string{
-		"dispatch": {"dispatch", "reply", "close"},
-		"accept":   {"accept", "return", "assist"},
-		"handle":   {"request_extension", "approve_extension", "reject_extension", "request_transfer", "assist", "reply"},
-		"review":   {"approve_reply", "reject_reply"},
-		"rating":   {"rate", "reopen", "close"},
+		"dispatch": {"dispatch", "reply", "supervise", "close"},
+		"accept":   {"accept", "return", "assist", "supervise"},
+		"handle":   {"request_extension", "approve_extension", "reject_extension", "request_transfer", "assist", "reply", "supervise"},
+		"review":   {"approve_reply", "reject_reply", "supervise"},
+		"rating":   {"rate", "reopen", "supervise", "close"},
 		"closed":   nil,
 	}
 	for step, w := range want {

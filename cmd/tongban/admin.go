@@ -137,7 +137,9 @@ func cmdAPIKeyAdd(ctx context.Context, args []string, _ io.Reader, out io.Writer
 }
 
 func cmdBackup(ctx context.Context, args []string, _ io.Reader, out io.Writer) error {
-	fs := newFlags("backup", "backup FILE", "Write a consistent copy of the live database to FILE while the server keeps running.", out)
+	fs := newFlags("backup", "backup FILE", "Write a consistent copy of the live database to FILE while the server keeps running.\n"+
+		"SQLite: a copy of the database file (VACUUM INTO). PostgreSQL: a tongban dump (see tongban dump --help;\n"+
+		"FILE.gz compresses it; restore with tongban load); pg_dump -Fc is the alternative.", out)
 	sf := addStoreFlags(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -151,6 +153,9 @@ func cmdBackup(ctx context.Context, args []string, _ io.Reader, out io.Writer) e
 		return err
 	}
 	defer st.Close()
+	if sf.isPostgres() {
+		return writeDump(ctx, st, pos[0], out)
+	}
 	start := time.Now()
 	if err := st.Backup(ctx, pos[0]); err != nil {
 		return err

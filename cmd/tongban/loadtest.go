@@ -8,25 +8,28 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tongban/tongban"
 	"github.com/tongban/tongban/engine"
 	"github.com/tongban/tongban/loadtest"
+	"github.com/tongban/tongban/postgres"
 	"github.com/tongban/tongban/sqlite"
 )
 
 func init() {
-	register(command{name: "loadtest", usage: "loadtest [--duration 10s] [--concurrency 32] [--target URL --key KEY --login L --password P]", summary: "measure create and read throughput over HTTP (starts its own server unless --target is given)", run: cmdLoadtest})
+	register(command{name: "loadtest", usage: "loadtest [--duration 10s] [--concurrency 32] [--target URL --key KEY --login L --password P | --pg DSN [--instances 1,2,3]]", summary: "measure create and read throughput over HTTP (starts its own server unless --target is given)", run: cmdLoadtest})
 }
 
 func cmdLoadtest(ctx context.Context, args []string, _ io.Reader, out io.Writer) error {
-	const u = "loadtest [--duration 10s] [--concurrency 32] [--target URL[,URL…] --key KEY --login L --password P]"
-	fs := newFlags("loadtest", u, "Measure creations and case-page reads per second through the JSON API, with latency percentiles, and the raw SQLite insert rate on the same disk. Without --target it starts `tongban serve` on a fresh SQLite store in a temporary directory as a separate process and also reports its start-up time and resident memory.", out)
+	const u = "loadtest [--duration 10s] [--concurrency 32] [--target URL[,URL…] --key KEY --login L --password P | --pg DSN [--instances 1,2,3] [--pgbench=false]]"
+	fs := newFlags("loadtest", u, "Measure creations and case-page reads per second through the JSON API, with latency percentiles, and the raw SQLite insert rate on the same disk. Without --target it starts `tongban serve` on a fresh SQLite store in a temporary directory as a separate process and also reports its start-up time and resident memory. With --pg it measures instead 1, 2, 3… instances sharing one PostgreSQL database (a fresh scratch database on that server for each count, dropped afterwards), then the server's own pgbench simple-update rate in the same run.", out)
 	dur := fs.Duration("duration", 10*time.Second, "length of each phase")
 	conc := fs.Int("concurrency", 32, "concurrent clients")
 	target := fs.String("target", "", "base URL(s) of running instances, comma-separated (default: start one)")
@@ -34,12 +37,26 @@ func cmdLoadtest(ctx context.Context, args []string, _ io.Reader, out io.Writer)
 	login := fs.String("login", "", "staff login for reads (with --target)")
 	password := fs.String("password", "", "staff password (with --target)")
 	dir := fs.String("dir", "", "directory for the started server's data and the raw SQLite test (default: a temporary one)")
+	pg := fs.String("pg", "", "postgres:// URL of a server to measure several instances on (scratch databases are created and dropped); pool_max_conns=N in it sizes each instance's pool")
+	instances := fs.String("instances", "1,2,3", "with --pg: the instance counts to measure, comma-separated")
+	bench := fs.Bool("pgbench", true, "with --pg: also measure pgbench -N on a scratch database")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if err := wantArgs(pos, 0, u); err != nil {
 		return err
+	}
+	if *pg != "" {
+		var counts []int
+		for _, f := range strings.Split(*instances, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 || n > 16 {
+				return fmt.Errorf("--instances: %q is not a count from 1 to 16", f)
+			}
+			counts = append(counts, n)
+		}
+		return loadtestPG(ctx, out, *pg, counts, *conc, *dur, *bench)
 	}
 	if *dir == "" {
 		d, err := os.MkdirTemp("", "tongban-load-")
@@ -120,6 +137,11 @@ func loadSetup(ctx context.Context, data string) (key, login, password string, e
 		return
 	}
 	defer st.Close()
+	return loadSetupStore(ctx, st)
+}
+
+// loadSetupStore makes a department, a dispatcher and an API key in st.
+func loadSetupStore(ctx context.Context, st tongban.Store) (key, login, password string, err error) {
 	e, err := engine.New(ctx, st)
 	if err != nil {
 		return
@@ -190,4 +212,114 @@ func rss(pid int) string {
 		}
 	}
 	return "unknown"
+}
+
+// loadtestPG measures creates and reads through 1, 2, 3… instances of
+// `tongban serve` sharing one PostgreSQL database — a fresh scratch
+// database on the server for each count — and then pgbench's simple-update
+// rate on the same server, so the two can be compared in one run.
+func loadtestPG(ctx context.Context, out io.Writer, dsn string, counts []int, conc int, dur time.Duration, bench bool) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "PostgreSQL %s, %d clients, %s per phase\n", redactDSN(dsn), conc, dur)
+	for _, n := range counts {
+		if err := loadtestPGOnce(ctx, out, self, dsn, n, conc, dur); err != nil {
+			return err
+		}
+	}
+	if !bench {
+		return nil
+	}
+	db, err := loadtest.CreateScratchDB(ctx, dsn, "tongban_pgbench_")
+	if err != nil {
+		return err
+	}
+	defer db.Drop(context.Background())
+	tps, cmdline, err := loadtest.Pgbench(ctx, db.Libpq, 16, 2, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "pgbench -N (simple update), scale 10: %8.0f tps  (%s)\n", tps, cmdline)
+	return nil
+}
+
+func loadtestPGOnce(ctx context.Context, out io.Writer, self, dsn string, n, conc int, dur time.Duration) error {
+	db, err := loadtest.CreateScratchDB(ctx, dsn, "tongban_load_")
+	if err != nil {
+		return err
+	}
+	defer db.Drop(context.Background())
+	st, err := postgres.Open(ctx, db.DSN)
+	if err != nil {
+		return err
+	}
+	key, login, password, err := loadSetupStore(ctx, st)
+	st.Close()
+	if err != nil {
+		return err
+	}
+	var targets []string
+	for i := 0; i < n; i++ {
+		addr, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		child := exec.Command(self, "serve", "--db", db.DSN, "--addr", addr)
+		child.Stdout, child.Stderr = io.Discard, io.Discard
+		if err := child.Start(); err != nil {
+			return err
+		}
+		defer func() { child.Process.Signal(os.Interrupt); child.Wait() }()
+		targets = append(targets, "http://"+addr)
+	}
+	for _, t := range targets {
+		if err := waitReadyFor(t, 30*time.Second); err != nil {
+			return err
+		}
+	}
+	token, err := loginToken(targets[0], login, password)
+	if err != nil {
+		return err
+	}
+	c := loadtest.NewClient(targets, key, token, conc)
+	c.Creates(conc, time.Second) // warm up connections, pools and caches
+	cr := c.Creates(conc, dur)
+	if len(cr.Codes) == 0 {
+		return fmt.Errorf("%d instance(s): no create succeeded", n)
+	}
+	rd := c.Reads(cr.Codes, conc, dur)
+	cr.Name = fmt.Sprintf("create  x%d inst", n)
+	rd.Name = fmt.Sprintf("read    x%d inst", n)
+	fmt.Fprintln(out, cr)
+	fmt.Fprintln(out, rd)
+	return nil
+}
+
+// waitReadyFor polls /readyz until it answers 200 or d has passed.
+func waitReadyFor(base string, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("%s not ready after %s", base, d)
+}
+
+// redactDSN hides a password in a DSN for printing.
+func redactDSN(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxx")
+		}
+		return u.String()
+	}
+	return dsn
 }

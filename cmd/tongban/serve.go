@@ -23,14 +23,20 @@ func init() {
 }
 
 type serveFlags struct {
-	addr       string
-	trustProxy bool
+	addr         string
+	trustProxy   bool
+	scanInterval time.Duration
 }
 
 func addServeFlags(fs *flag.FlagSet) *serveFlags {
 	f := &serveFlags{}
 	fs.StringVar(&f.addr, "addr", envOr("TONGBAN_ADDR", "127.0.0.1:8080"), "listen address (TONGBAN_ADDR)")
 	fs.BoolVar(&f.trustProxy, "trust-proxy", os.Getenv("TONGBAN_TRUST_PROXY") == "1", "take client addresses from X-Forwarded-For (TONGBAN_TRUST_PROXY=1)")
+	scan, err := time.ParseDuration(envOr("TONGBAN_SCAN_INTERVAL", "10s"))
+	if err != nil || scan < 0 {
+		scan = 10 * time.Second
+	}
+	fs.DurationVar(&f.scanInterval, "scan-interval", scan, "how often to raise the alarms that fell due; 0 disables the scanner (TONGBAN_SCAN_INTERVAL)")
 	return f
 }
 
@@ -70,6 +76,9 @@ func serve(ctx context.Context, e *engine.Engine, svf *serveFlags, out io.Writer
 	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	if svf.scanInterval > 0 {
+		go e.NewScanner().Run(ctx, svf.scanInterval)
+	}
 	fmt.Fprintf(out, "tongban listening on http://%s\n", ln.Addr())
 	log.Info("listening", "addr", ln.Addr().String())
 	select {

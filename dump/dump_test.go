@@ -1,0 +1,464 @@
+package dump_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tongban/tongban"
+	"github.com/tongban/tongban/dump"
+	"github.com/tongban/tongban/engine"
+	"github.com/tongban/tongban/internal/pgtest"
+	"github.com/tongban/tongban/postgres"
+	"github.com/tongban/tongban/sqlite"
+)
+
+func openSQLite(t testing.TB) tongban.Store {
+	t.Helper()
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func openPostgres(t testing.TB) tongban.Store {
+	t.Helper()
+	st, err := postgres.Open(context.Background(), pgtest.FreshDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func tinyPNG(t *testing.T) []byte {
+	var b bytes.Buffer
+	must(t, png.Encode(&b, image.NewGray(image.Rect(0, 0, 1, 1))))
+	return b.Bytes()
+}
+
+const password = "correct horse battery"
+
+// fixture fills a SQLite store through the engine: departments, users, an
+// API key, a calendar override, cases acted on (dispatch, accept, reply),
+// an attachment and a PII access. It returns the store and the case with
+// the longest chain.
+func fixture(t *testing.T) (tongban.Store, *tongban.Case) {
+	t.Helper()
+	ctx := context.Background()
+	st := openSQLite(t)
+	e, err := engine.New(ctx, st)
+	must(t, err)
+	must(t, e.EnsureDefaults(ctx))
+	for _, d := range []tongban.Department{
+		{Code: "zx", Name: "区指挥中心", Kind: tongban.DeptCentre},
+		{Code: "cgj", Name: "城管执法局", Keywords: []string{"违建", "占道"}},
+		{Code: "jcs", Name: "监察室", Kind: tongban.DeptSupervision},
+	} {
+		must(t, e.AddDepartment(ctx, &d))
+	}
+	user := func(login, dept, roles string) *tongban.User {
+		name, pw := "用户"+login, password
+		u, err := e.AddUser(ctx, login, engine.UserChange{Name: &name, Dept: &dept, Roles: &roles, Password: &pw})
+		must(t, err)
+		return u
+	}
+	disp := user("disp", "zx", "dispatcher,intake")
+	h := user("h.cgj", "cgj", "handler")
+	_, _, err = e.NewAPIKey(ctx, "市民App")
+	must(t, err)
+	must(t, e.SetOverride(ctx, tongban.CalendarOverride{Date: "2027-01-01", Off: true, Name: "元旦"}))
+	lat, long := 31.2304, 121.4737
+	act := func(u *tongban.User, c *tongban.Case, action string, fields map[string]any) *tongban.Case {
+		raw := map[string]json.RawMessage{}
+		for k, v := range fields {
+			b, _ := json.Marshal(v)
+			raw[k] = b
+		}
+		got, _, err := e.Act(ctx, engine.Actor{User: u}, c.TrackingCode, action, raw)
+		if err != nil {
+			t.Fatalf("%s: %v", action, err)
+		}
+		return got
+	}
+	var long3 *tongban.Case
+	for i := range 5 {
+		in := engine.NewCase{Type: "投诉", Category: "building", Title: fmt.Sprintf("违章搭建 %d <&>", i), Body: "小区北门有人搭建彩钢棚。\n\"已持续一周\"",
+			Requester: tongban.Requester{Name: "张三丰", Phone: "13812345678", Email: "zs@example.com"}, Channel: tongban.ChannelPhone,
+			ReceivedAt: time.Date(2025, 3, 3, 9, 1, 7, 123456789, time.UTC)}
+		if i%2 == 0 {
+			in.Lat, in.Long, in.Address = &lat, &long, "建设路12号"
+			in.Uploads = []engine.Upload{{Name: "现场.png", Data: tinyPNG(t)}}
+		}
+		c, err := e.Create(ctx, engine.Actor{User: disp}, in)
+		must(t, err)
+		if i >= 1 {
+			c = act(disp, c, "dispatch", map[string]any{"department": "cgj"})
+		}
+		if i >= 2 {
+			c = act(h, c, "accept", nil)
+		}
+		if i >= 3 {
+			c = act(h, c, "reply", map[string]any{"text": "已拆除。"})
+			long3 = c
+		}
+		if i == 4 {
+			_, err := e.Reveal(ctx, disp, c, "回访")
+			must(t, err)
+		}
+	}
+	return st, long3
+}
+
+var t0 = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+
+func dumpOf(t *testing.T, st tongban.Store, at time.Time) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	_, err := dump.Write(context.Background(), st, &b, at)
+	must(t, err)
+	return b.Bytes()
+}
+
+func load(t *testing.T, st tongban.Store, data []byte) *dump.Result {
+	t.Helper()
+	res, err := dump.Load(context.Background(), st, bytes.NewReader(data))
+	must(t, err)
+	return res
+}
+
+// sameExceptHeader checks two dumps are identical but for the header's
+// exported_at.
+func sameExceptHeader(t *testing.T, what string, a, b []byte) {
+	t.Helper()
+	ai, bi := bytes.IndexByte(a, '\n'), bytes.IndexByte(b, '\n')
+	if !bytes.Equal(a[ai:], b[bi:]) {
+		al, bl := strings.Split(string(a), "\n"), strings.Split(string(b), "\n")
+		for i := range min(len(al), len(bl)) {
+			if al[i] != bl[i] {
+				t.Fatalf("%s: dumps differ at line %d\n%s\n%s", what, i+1, al[i], bl[i])
+			}
+		}
+		t.Fatalf("%s: dumps differ in length: %d and %d lines", what, len(al), len(bl))
+	}
+	var ha, hb map[string]any
+	must(t, json.Unmarshal(a[:ai], &ha))
+	must(t, json.Unmarshal(b[:bi], &hb))
+	delete(ha, "exported_at")
+	delete(hb, "exported_at")
+	if fmt.Sprint(ha) != fmt.Sprint(hb) {
+		t.Fatalf("%s: headers differ: %s / %s", what, a[:ai], b[:bi])
+	}
+}
+
+func TestRoundTripSQLitePostgresSQLite(t *testing.T) {
+	src, c := fixture(t)
+	a := dumpOf(t, src, t0)
+	res, err := dump.Verify(context.Background(), bytes.NewReader(a))
+	must(t, err)
+	want := dump.Counts{"department": 3, "user": 2, "category": 13, "calendar_override": 1, "api_key": 1, "case": 5, "event": 1 + 2 + 3 + 4 + 4, "attachment": 3, "pii_access": 1}
+	if res.Counts.String() != want.String() {
+		t.Fatalf("counts %s, want %s", res.Counts, want)
+	}
+	if !res.ExportedAt.Equal(t0) {
+		t.Fatalf("exported_at %v", res.ExportedAt)
+	}
+
+	pg := openPostgres(t)
+	load(t, pg, a)
+	b := dumpOf(t, pg, t0.Add(time.Hour))
+	sameExceptHeader(t, "SQLite → PostgreSQL", a, b)
+
+	back := openSQLite(t)
+	load(t, back, b)
+	sameExceptHeader(t, "PostgreSQL → SQLite", a, dumpOf(t, back, t0))
+
+	// The loaded stores work: the chain verifies, logins and API keys still
+	// match, new cases get fresh IDs, loaded cases take actions.
+	ctx := context.Background()
+	for _, st := range []tongban.Store{pg, back} {
+		evs, err := st.Events(ctx, c.ID)
+		must(t, err)
+		if len(evs) != 4 || tongban.VerifyChain(evs) != 0 {
+			t.Fatalf("chain of case %d after load: %d events", c.ID, len(evs))
+		}
+		e, err := engine.New(ctx, st)
+		must(t, err)
+		_, _, u, err := e.Login(ctx, "h.cgj", password)
+		must(t, err)
+		nc, err := e.Create(ctx, engine.Actor{User: u}, engine.NewCase{Type: "咨询", Category: "other", Title: "t", Body: "b", Channel: tongban.ChannelPhone})
+		must(t, err)
+		if nc.ID <= 5 {
+			t.Fatalf("new case after load got id %d", nc.ID)
+		}
+		// Case 3 was accepted and is in hand: it takes the next action.
+		if _, ev, err := e.Act(ctx, engine.Actor{User: u}, "3", "request_extension",
+			map[string]json.RawMessage{"working_days": json.RawMessage(`3`), "reason": json.RawMessage(`"等材料"`)}); err != nil || ev.Seq != 4 {
+			t.Fatalf("acting on a loaded case: %v", err)
+		}
+	}
+}
+
+func TestDumpTwiceIdentical(t *testing.T) {
+	src, _ := fixture(t)
+	a, b := dumpOf(t, src, t0), dumpOf(t, src, t0.Add(time.Minute))
+	sameExceptHeader(t, "dump twice", a, b)
+	if bytes.Equal(a, b) {
+		t.Fatal("different exported_at gave the same header")
+	}
+	if !bytes.Equal(a, dumpOf(t, src, t0)) {
+		t.Fatal("two dumps at the same exported_at differ")
+	}
+	// Open cases carry their next alarm instant (electronic supervision).
+	if !bytes.Contains(a, []byte(`"next_alarm_at":"`)) {
+		t.Error("no case with next_alarm_at in the dump: the supervision fields are not covered")
+	}
+	// Times have exactly microseconds, in UTC.
+	if !bytes.Contains(a, []byte(`"received_at":"2025-03-03T09:01:07.123456Z"`)) {
+		t.Fatalf("received_at not written as RFC 3339 UTC with microseconds:\n%s", a)
+	}
+	if !bytes.HasPrefix(a, []byte(`{"format":"tongban-dump","version":1,"exported_at":"2025-06-01T12:00:00.000000Z"}`+"\n")) {
+		t.Fatalf("header: %s", a[:bytes.IndexByte(a, '\n')])
+	}
+}
+
+func TestGzipFile(t *testing.T) {
+	src, _ := fixture(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	p1, p2 := filepath.Join(dir, "a.jsonl.gz"), filepath.Join(dir, "b.jsonl.gz")
+	_, err := dump.WriteFile(ctx, src, p1, nil, t0)
+	must(t, err)
+	_, err = dump.WriteFile(ctx, src, p2, nil, t0)
+	must(t, err)
+	b1, _ := os.ReadFile(p1)
+	b2, _ := os.ReadFile(p2)
+	if !bytes.Equal(b1, b2) || b1[0] != 0x1f {
+		t.Fatal("two gzip dumps of the same data at the same exported_at differ (or are not gzip)")
+	}
+	f, err := dump.Open(p1, nil)
+	must(t, err)
+	defer f.Close()
+	pg := openSQLite(t)
+	if _, err := dump.Load(ctx, pg, f); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 2 {
+		t.Fatalf("temporary files left behind: %v", entries)
+	}
+}
+
+// reseal rewrites the end line's checksum so that only the deeper checks
+// can catch a change.
+func reseal(t *testing.T, data []byte) []byte {
+	t.Helper()
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	lines = lines[:len(lines)-1] // the empty string after the last newline
+	end := lines[len(lines)-1]
+	sum := sha256.New()
+	for _, l := range lines[1 : len(lines)-1] {
+		sum.Write(l)
+	}
+	var e map[string]any
+	must(t, json.Unmarshal(end, &e))
+	e["sha256"] = hex.EncodeToString(sum.Sum(nil))
+	nb, _ := json.Marshal(e)
+	lines[len(lines)-1] = append(nb, '\n')
+	return bytes.Join(lines, nil)
+}
+
+// edit changes the first line with the given prefix through fn.
+func edit(t *testing.T, data []byte, prefix string, fn func(line []byte) []byte) []byte {
+	t.Helper()
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	for i, l := range lines {
+		if bytes.HasPrefix(l, []byte(prefix)) {
+			lines[i] = fn(l)
+			return bytes.Join(lines, nil)
+		}
+	}
+	t.Fatalf("no line starting %s", prefix)
+	return nil
+}
+
+func wantLoadError(t *testing.T, data []byte, caseID int64, contains string) {
+	t.Helper()
+	for _, verify := range []bool{true, false} {
+		var err error
+		if verify {
+			_, err = dump.Verify(context.Background(), bytes.NewReader(data))
+		} else {
+			_, err = dump.Load(context.Background(), openSQLite(t), bytes.NewReader(data))
+		}
+		if err == nil {
+			t.Fatalf("verify=%v: a bad dump was accepted", verify)
+		}
+		var de *dump.Error
+		if !errors.As(err, &de) {
+			t.Fatalf("verify=%v: error %v is not a *dump.Error", verify, err)
+		}
+		if caseID != 0 && (de.CaseID != caseID || !strings.Contains(err.Error(), fmt.Sprintf("case %d", caseID))) {
+			t.Fatalf("verify=%v: error %q does not name case %d", verify, err, caseID)
+		}
+		if !strings.Contains(err.Error(), contains) {
+			t.Fatalf("verify=%v: error %q does not say %q", verify, err, contains)
+		}
+		t.Logf("verify=%v: %v", verify, err)
+	}
+}
+
+func TestTampered(t *testing.T) {
+	src, c := fixture(t)
+	a := dumpOf(t, src, t0)
+	caseLine := fmt.Sprintf(`{"type":"case","id":%d,`, c.ID)
+	// An event's hash changed: the chain breaks at that event, naming
+	// its case, whether or not the checksum was redone.
+	var evPrefix string
+	for _, l := range strings.Split(string(a), "\n") {
+		if strings.HasPrefix(l, `{"type":"event",`) && strings.Contains(l, fmt.Sprintf(`"case_id":%d,"seq":2,`, c.ID)) {
+			evPrefix = l[:strings.Index(l, `"case_id"`)]
+		}
+	}
+	tamperHash := func(l []byte) []byte {
+		i := bytes.Index(l, []byte(`"hash":"`)) + len(`"hash":"`)
+		l = bytes.Clone(l)
+		if l[i] == '0' {
+			l[i] = '1'
+		} else {
+			l[i] = '0'
+		}
+		return l
+	}
+	bad := edit(t, a, evPrefix, tamperHash)
+	wantLoadError(t, bad, c.ID, "chain broken at seq 2")
+	wantLoadError(t, reseal(t, bad), c.ID, "chain broken at seq 2")
+	// An event's note altered, checksum redone: its hash no longer matches.
+	bad = reseal(t, edit(t, a, evPrefix, func(l []byte) []byte {
+		return bytes.Replace(l, []byte(`"actor":"`), []byte(`"actor":"X`), 1)
+	}))
+	wantLoadError(t, bad, c.ID, "hash does not match its content")
+	// A case's version changed: it no longer matches its last event.
+	bad = reseal(t, edit(t, a, caseLine, func(l []byte) []byte {
+		return bytes.Replace(l, []byte(fmt.Sprintf(`"version":%d,`, c.Version)), []byte(fmt.Sprintf(`"version":%d,`, c.Version+1)), 1)
+	}))
+	wantLoadError(t, bad, c.ID, "do not match its last event")
+	// Any change without resealing fails the checksum.
+	bad = edit(t, a, caseLine, func(l []byte) []byte { return bytes.Replace(l, []byte("违章"), []byte("合法"), 1) })
+	wantLoadError(t, bad, 0, "checksum mismatch")
+	// Counts are checked.
+	bad = edit(t, a, `{"type":"end"`, func(l []byte) []byte { return bytes.Replace(l, []byte(`"case":5`), []byte(`"case":6`), 1) })
+	wantLoadError(t, bad, 0, "end line counts 6 case records")
+}
+
+func TestTruncated(t *testing.T) {
+	src, _ := fixture(t)
+	a := dumpOf(t, src, t0)
+	noEnd := a[:bytes.LastIndexByte(a[:len(a)-1], '\n')+1]
+	wantLoadError(t, noEnd, 0, "no end line")
+	wantLoadError(t, a[:len(a)/2], 0, "truncated")
+	wantLoadError(t, nil, 0, "empty file")
+	wantLoadError(t, []byte("hello\n"), 0, "not a tongban dump")
+	wantLoadError(t, append(bytes.Clone(a), a...), 0, "data after the end line")
+}
+
+func TestLoadRefusesNonEmpty(t *testing.T) {
+	src, _ := fixture(t)
+	a := dumpOf(t, src, t0)
+	_, err := dump.Load(context.Background(), src, bytes.NewReader(a))
+	if !errors.Is(err, dump.ErrNotEmpty) {
+		t.Fatalf("Load into a non-empty store: %v, want ErrNotEmpty", err)
+	}
+	pg := openPostgres(t)
+	must(t, pg.SetCalendarOverride(context.Background(), tongban.CalendarOverride{Date: "2027-01-01"}))
+	if _, err := dump.Load(context.Background(), pg, bytes.NewReader(a)); !errors.Is(err, dump.ErrNotEmpty) {
+		t.Fatalf("Load into a non-empty PostgreSQL store: %v, want ErrNotEmpty", err)
+	}
+}
+
+// A load that fails before its first batch is written leaves the store
+// empty; one that fails later says the store must be discarded.
+func TestPartialLoadSaysDiscard(t *testing.T) {
+	ctx := context.Background()
+	src, _ := fixture(t)
+	a := dumpOf(t, src, t0)
+	noEnd := a[:bytes.LastIndexByte(a[:len(a)-1], '\n')+1]
+	st := openSQLite(t)
+	_, err := dump.Load(ctx, st, bytes.NewReader(noEnd))
+	var de *dump.Error
+	if !errors.As(err, &de) || de.Partial {
+		t.Fatalf("error %v: want a non-partial error", err)
+	}
+	if empty, err := st.IsEmpty(ctx); err != nil || !empty {
+		t.Fatalf("a small failed load left data behind (empty=%v, %v)", empty, err)
+	}
+
+	big := openSQLite(t)
+	must(t, generate(ctx, big, 1000))
+	b := dumpOf(t, big, t0)
+	noEnd = b[:bytes.LastIndexByte(b[:len(b)-1], '\n')+1]
+	_, err = dump.Load(ctx, openSQLite(t), bytes.NewReader(noEnd))
+	if !errors.As(err, &de) || !de.Partial || !strings.Contains(err.Error(), "must be discarded") {
+		t.Fatalf("error %v: want a partial-load error saying to discard the store", err)
+	}
+}
+
+// A record the store refuses (here a user of an unknown department) fails
+// the load with the store's error.
+func TestStoreRefusesRecord(t *testing.T) {
+	src, _ := fixture(t)
+	a := dumpOf(t, src, t0)
+	bad := reseal(t, edit(t, a, `{"type":"user"`, func(l []byte) []byte {
+		return bytes.Replace(l, []byte(`"dept":"zx"`), []byte(`"dept":"nope"`), 1)
+	}))
+	if _, err := dump.Verify(context.Background(), bytes.NewReader(bad)); err != nil {
+		t.Fatalf("Verify: %v (the file itself is sound)", err)
+	}
+	for _, st := range []tongban.Store{openSQLite(t), openPostgres(t)} {
+		_, err := dump.Load(context.Background(), st, bytes.NewReader(bad))
+		var de *dump.Error
+		if !errors.As(err, &de) || !de.Partial || !strings.Contains(err.Error(), "writing to the store") {
+			t.Fatalf("error %v: want a store error", err)
+		}
+		t.Log(err)
+	}
+}
+
+// Past the reader's first block of chains (16384 cases) and several load
+// batches: a generated store dumps, verifies and loads.
+func TestManyCases(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	ctx := context.Background()
+	src := openSQLite(t)
+	const n = 1<<14 + 500
+	must(t, generate(ctx, src, n))
+	a := dumpOf(t, src, t0)
+	dst := openPostgres(t)
+	res := load(t, dst, a)
+	if res.Counts["case"] != n || res.Counts["event"] != 3*n {
+		t.Fatalf("counts %s", res.Counts)
+	}
+	sameExceptHeader(t, "generated store", a, dumpOf(t, dst, t0))
+}

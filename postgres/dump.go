@@ -1,0 +1,221 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/tongban/tongban"
+)
+
+// snapshot reads from one REPEATABLE READ, READ ONLY transaction: every
+// query sees the database as of the transaction's first statement.
+type snapshot struct {
+	tx pgx.Tx
+}
+
+// Snapshot opens a consistent read-only view of the database.
+func (db *DB) Snapshot(ctx context.Context) (tongban.Snapshot, error) {
+	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, err
+	}
+	// The snapshot is taken at the first statement: take it now.
+	if _, err := tx.Exec(ctx, `SELECT 1`); err != nil {
+		tx.Rollback(context.Background())
+		return nil, err
+	}
+	return &snapshot{tx: tx}, nil
+}
+
+func (s *snapshot) Close() error { return s.tx.Rollback(context.Background()) }
+
+func (s *snapshot) DumpDepartments(ctx context.Context) ([]*tongban.Department, error) {
+	rows, err := s.tx.Query(ctx, `SELECT `+deptCols+` FROM departments ORDER BY id`)
+	return collect(rows, err, scanDept)
+}
+
+func (s *snapshot) DumpUsers(ctx context.Context) ([]*tongban.User, error) {
+	rows, err := s.tx.Query(ctx, `SELECT `+userCols+` FROM users ORDER BY id`)
+	return collect(rows, err, scanUser)
+}
+
+func (s *snapshot) DumpCategories(ctx context.Context) ([]*tongban.Category, error) {
+	rows, err := s.tx.Query(ctx, `SELECT `+catCols+` FROM categories ORDER BY code COLLATE "C"`)
+	return collect(rows, err, scanCategory)
+}
+
+func (s *snapshot) DumpCalendarOverrides(ctx context.Context) ([]tongban.CalendarOverride, error) {
+	rows, err := s.tx.Query(ctx, `SELECT date, off, name FROM calendar_overrides ORDER BY date COLLATE "C"`)
+	return collect(rows, err, func(r scanner) (tongban.CalendarOverride, error) {
+		var o tongban.CalendarOverride
+		err := r.Scan(&o.Date, &o.Off, &o.Name)
+		return o, err
+	})
+}
+
+func (s *snapshot) DumpAPIKeys(ctx context.Context) ([]*tongban.APIKey, error) {
+	rows, err := s.tx.Query(ctx, `SELECT `+keyCols+` FROM api_keys ORDER BY id`)
+	return collect(rows, err, scanKey)
+}
+
+func (s *snapshot) DumpCases(ctx context.Context, afterID int64, limit int) ([]*tongban.Case, error) {
+	rows, err := s.tx.Query(ctx, `SELECT `+caseCols+` FROM cases WHERE id > $1 ORDER BY id LIMIT $2`, afterID, limit)
+	return collect(rows, err, scanCase)
+}
+
+var eventColNames = []string{"id", "case_id", "seq", "action", "from_step", "to_step", "actor_id", "actor", "actor_dept", "at", "reason", "note", "public", "payload", "prev_hash", "hash"}
+
+const eventCols = `id, case_id, seq, action, from_step, to_step, actor_id, actor, actor_dept, at, reason, note, public, payload, prev_hash, hash`
+
+func scanEvent(r scanner) (*tongban.Event, error) {
+	var e tongban.Event
+	var at int64
+	var payload string
+	if err := r.Scan(&e.ID, &e.CaseID, &e.Seq, &e.Action, &e.FromStep, &e.ToStep, &e.ActorID, &e.Actor, &e.ActorDept, &at, &e.Reason, &e.Note, &e.Public, &payload, &e.PrevHash, &e.Hash); err != nil {
+		return nil, err
+	}
+	e.At = fromMicros(at)
+	if payload != "" {
+		e.Payload = json.RawMessage(payload)
+	}
+	return &e, nil
+}
+
+func (s *snapshot) DumpEvents(ctx context.Context, afterID int64, limit int) ([]*tongban.Event, error) {
+	rows, err := s.tx.Query(ctx, `SELECT `+eventCols+` FROM events WHERE id > $1 ORDER BY id LIMIT $2`, afterID, limit)
+	return collect(rows, err, scanEvent)
+}
+
+func (s *snapshot) DumpAttachments(ctx context.Context, afterID int64, limit int) ([]*tongban.Attachment, error) {
+	rows, err := s.tx.Query(ctx, `SELECT id, case_id, name, content_type, size, sha256, data, created_at FROM attachments WHERE id > $1 ORDER BY id LIMIT $2`, afterID, limit)
+	return collect(rows, err, func(r scanner) (*tongban.Attachment, error) {
+		var a tongban.Attachment
+		var created int64
+		if err := r.Scan(&a.ID, &a.CaseID, &a.Name, &a.ContentType, &a.Size, &a.SHA256, &a.Data, &created); err != nil {
+			return nil, err
+		}
+		if a.Data == nil {
+			a.Data = []byte{}
+		}
+		a.CreatedAt = fromMicros(created)
+		return &a, nil
+	})
+}
+
+func (s *snapshot) DumpPIIAccess(ctx context.Context, afterID int64, limit int) ([]tongban.PIIAccess, error) {
+	rows, err := s.tx.Query(ctx, `SELECT id, case_id, user_id, login, reason, at FROM pii_access WHERE id > $1 ORDER BY id LIMIT $2`, afterID, limit)
+	return collect(rows, err, func(r scanner) (tongban.PIIAccess, error) {
+		var a tongban.PIIAccess
+		var at int64
+		err := r.Scan(&a.ID, &a.CaseID, &a.UserID, &a.Login, &a.Reason, &at)
+		a.At = fromMicros(at)
+		return a, err
+	})
+}
+
+// Load copies the batch in with COPY, in one transaction. Its commit does
+// not wait for the WAL flush (synchronous_commit off): FinishLoad's commit
+// does, and makes every batch before it durable.
+func (db *DB) Load(ctx context.Context, b *tongban.LoadBatch) error {
+	if b.Len() == 0 {
+		return nil
+	}
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit TO off`); err != nil {
+			return err
+		}
+		copyIn := func(table string, cols []string, n int, row func(i int) []any) error {
+			if n == 0 {
+				return nil
+			}
+			_, err := tx.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromSlice(n, func(i int) ([]any, error) { return row(i), nil }))
+			return err
+		}
+		if err := copyIn("departments", []string{"id", "code", "name", "kind", "parent", "keywords", "disabled", "created_at"}, len(b.Departments), func(i int) []any {
+			d := b.Departments[i]
+			return []any{d.ID, d.Code, d.Name, d.Kind, d.Parent, jsonText(nonNil(d.Keywords)), d.Disabled, micros(d.CreatedAt)}
+		}); err != nil {
+			return err
+		}
+		if err := copyIn("users", []string{"id", "login", "name", "dept", "roles", "phone", "disabled", "password_hash", "created_at"}, len(b.Users), func(i int) []any {
+			u := b.Users[i]
+			return []any{u.ID, u.Login, u.Name, u.Dept, rolesText(u.Roles), u.Phone, u.Disabled, u.PasswordHash, micros(u.CreatedAt)}
+		}); err != nil {
+			return err
+		}
+		if err := copyIn("categories", []string{"code", "name", "description", "dept", "limits", "limit_hours", "reply_needs_approval", "keywords", "active", "ord", "updated_at"}, len(b.Categories), func(i int) []any {
+			c := b.Categories[i]
+			return []any{c.Code, c.Name, c.Description, c.Dept, jsonText(nonNilMap(c.Limits)), int32(c.LimitHours), c.ReplyNeedsApproval,
+				jsonText(nonNil(c.Keywords)), c.Active, int32(c.Order), micros(c.UpdatedAt)}
+		}); err != nil {
+			return err
+		}
+		if err := copyIn("calendar_overrides", []string{"date", "off", "name"}, len(b.CalendarOverrides), func(i int) []any {
+			o := b.CalendarOverrides[i]
+			return []any{o.Date, o.Off, o.Name}
+		}); err != nil {
+			return err
+		}
+		if err := copyIn("api_keys", []string{"id", "name", "hash", "prefix", "revoked", "created_at"}, len(b.APIKeys), func(i int) []any {
+			k := b.APIKeys[i]
+			return []any{k.ID, k.Name, k.Hash, k.Prefix, k.Revoked, micros(k.CreatedAt)}
+		}); err != nil {
+			return err
+		}
+		if err := copyIn("cases", caseColNames, len(b.Cases), func(i int) []any {
+			c := b.Cases[i]
+			return append([]any{c.ID}, caseArgs(c)...)
+		}); err != nil {
+			return err
+		}
+		if err := copyIn("events", eventColNames, len(b.Events), func(i int) []any {
+			e := b.Events[i]
+			return []any{e.ID, e.CaseID, e.Seq, e.Action, e.FromStep, e.ToStep, e.ActorID, e.Actor, e.ActorDept, micros(e.At),
+				e.Reason, e.Note, e.Public, string(e.Payload), e.PrevHash, e.Hash}
+		}); err != nil {
+			return err
+		}
+		if err := copyIn("attachments", []string{"id", "case_id", "name", "content_type", "size", "sha256", "data", "created_at"}, len(b.Attachments), func(i int) []any {
+			a := b.Attachments[i]
+			data := a.Data
+			if data == nil {
+				data = []byte{}
+			}
+			return []any{a.ID, a.CaseID, a.Name, a.ContentType, a.Size, a.SHA256, data, micros(a.CreatedAt)}
+		}); err != nil {
+			return err
+		}
+		return copyIn("pii_access", []string{"id", "case_id", "user_id", "login", "reason", "at"}, len(b.PIIAccess), func(i int) []any {
+			a := b.PIIAccess[i]
+			return []any{a.ID, a.CaseID, a.UserID, a.Login, a.Reason, micros(a.At)}
+		})
+	})
+}
+
+// identityTables are the tables whose id is an identity column.
+var identityTables = []string{"departments", "users", "api_keys", "cases", "events", "attachments", "pii_access"}
+
+// FinishLoad sets every identity sequence past the largest loaded id, so
+// new rows get fresh IDs, and commits synchronously (see Load).
+func (db *DB) FinishLoad(ctx context.Context) error {
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		for _, t := range identityTables {
+			// is_called=false: the next nextval returns exactly max+1.
+			if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('`+t+`', 'id'), COALESCE(max(id), 0) + 1, false) FROM `+t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// IsEmpty reports whether no table a dump fills holds a row.
+func (db *DB) IsEmpty(ctx context.Context) (bool, error) {
+	var found bool
+	err := db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM departments) OR EXISTS (SELECT 1 FROM users)
+		OR EXISTS (SELECT 1 FROM categories) OR EXISTS (SELECT 1 FROM calendar_overrides) OR EXISTS (SELECT 1 FROM api_keys)
+		OR EXISTS (SELECT 1 FROM cases) OR EXISTS (SELECT 1 FROM events) OR EXISTS (SELECT 1 FROM attachments)
+		OR EXISTS (SELECT 1 FROM pii_access)`).Scan(&found)
+	return !found, err
+}

