@@ -260,7 +260,9 @@ type ClockState struct {
 	StepState       string `json:"step_state,omitempty"`
 }
 
-// Clock reports time left on the case and its step in working time.
+// Clock reports time left on the case and its step in working time. Its
+// colours come from the same alarm plan the supervision scanner raises
+// from, so the screen and the alarms never disagree.
 func (e *Engine) Clock(c *tongban.Case) ClockState {
 	now := e.Now()
 	cal := e.Calendar()
@@ -269,23 +271,30 @@ func (e *Engine) Clock(c *tongban.Case) ClockState {
 		cs.State = "closed"
 		return cs
 	}
+	warn := map[string]time.Time{}
+	for _, sp := range e.plan(context.Background(), c) {
+		if sp.Colour == "warning" {
+			warn[sp.Scope] = sp.DueAt
+		}
+	}
 	cs.LeftSeconds = int64(cal.WorkDuration(now, c.Deadline).Seconds())
 	cs.LeftWorkdays = cal.WorkdaysBetween(now, c.Deadline)
-	cs.State = stateOf(cal, now, c.Deadline)
+	cs.State = stateOf(now, c.Deadline, warn["case"])
 	if c.StepDeadline != nil {
 		l := int64(cal.WorkDuration(now, *c.StepDeadline).Seconds())
 		cs.StepLeftSeconds = &l
-		cs.StepState = stateOf(cal, now, *c.StepDeadline)
+		cs.StepState = stateOf(now, *c.StepDeadline, warn["step"])
 	}
 	return cs
 }
 
-// stateOf: overdue past the deadline; warning from one working day before.
-func stateOf(cal *calendar.Calendar, now, deadline time.Time) string {
+// stateOf: overdue past the deadline; warning from the warning alarm's
+// due time (when the plan has one).
+func stateOf(now, deadline, warnAt time.Time) string {
 	switch {
 	case now.After(deadline):
 		return "overdue"
-	case now.After(cal.DeadlineAfterWorkdays(deadline, -1)):
+	case !warnAt.IsZero() && !now.Before(warnAt):
 		return "warning"
 	}
 	return "normal"
