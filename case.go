@@ -137,6 +137,10 @@ type Case struct {
 	// Attrs carries workflow-specific data (application forms, task
 	// progress) that has no column of its own.
 	Attrs map[string]json.RawMessage `json:"attrs,omitempty"`
+	// StatutoryDeadline and PromisedDeadline (法定/承诺时限) of an
+	// application are kept in Attrs; representations copy them here.
+	StatutoryDeadline *time.Time `json:"statutory_deadline,omitempty"`
+	PromisedDeadline  *time.Time `json:"promised_deadline,omitempty"`
 
 	Version  int64  `json:"version"`
 	LastHash string `json:"-"`

@@ -1,6 +1,7 @@
 package tongban
 
 import (
+	"cmp"
 	"context"
 	"time"
 )
@@ -41,6 +42,8 @@ type Store interface {
 	SupervisionStore
 
 	Transfer
+
+	TextStore
 }
 
 // Transfer moves the whole system between stores (tongban dump / load):
@@ -53,16 +56,19 @@ type Transfer interface {
 	// Load inserts every record of b with its given ID (and hashes,
 	// versions, times) in one transaction: departments, users,
 	// categories, calendar overrides, API keys, cases, events,
-	// attachments, PII access, in that order. Case.Attachments is ignored:
-	// attachments come in b.Attachments.
+	// attachments, PII access, alarms, findings, score days, score
+	// months, in that order. Case.Attachments is ignored: attachments
+	// come in b.Attachments. Score rows are inserted as they are, not
+	// added to (the store must not hold them yet).
 	Load(ctx context.Context, b *LoadBatch) error
 	// FinishLoad makes IDs assigned after a load follow the loaded ones
-	// (PostgreSQL: setval of every identity sequence to max(id)).
+	// (PostgreSQL: setval of every identity sequence to max(id), alarms
+	// and findings included).
 	FinishLoad(ctx context.Context) error
 	// IsEmpty reports whether the store holds no departments, users,
 	// categories, calendar overrides, API keys, cases, events,
-	// attachments or PII access records. Sessions and rate-limit counters
-	// are not counted.
+	// attachments, PII access records, alarms, findings or scorecard
+	// rows. Sessions and rate-limit counters are not counted.
 	IsEmpty(ctx context.Context) (bool, error)
 }
 
@@ -81,7 +87,42 @@ type Snapshot interface {
 	// DumpAttachments returns attachments with their data.
 	DumpAttachments(ctx context.Context, afterID int64, limit int) ([]*Attachment, error)
 	DumpPIIAccess(ctx context.Context, afterID int64, limit int) ([]PIIAccess, error)
+	// DumpAlarms returns alarm rows, cleared or not; TrackingCode and
+	// Title are left empty.
+	DumpAlarms(ctx context.Context, afterID int64, limit int) ([]*Alarm, error)
+	DumpFindings(ctx context.Context, afterID int64, limit int) ([]*Finding, error)
+	// DumpScoreDays and DumpScoreMonths return up to limit scorecard rows
+	// (score_days, Period YYYYMMDD; score_months, Period YYYYMM) after
+	// the row keyed after (nil: from the first) in (Dim, Period, Key)
+	// order, strings compared bytewise; an empty page means the end.
+	DumpScoreDays(ctx context.Context, after *ScoreKey, limit int) ([]ScoreEntry, error)
+	DumpScoreMonths(ctx context.Context, after *ScoreKey, limit int) ([]ScoreEntry, error)
 	Close() error
+}
+
+// ScoreKey names one stored scorecard row: a key of a dimension on a day
+// (YYYYMMDD) or in a month (YYYYMM).
+type ScoreKey struct {
+	Dim    string
+	Period int
+	Key    string
+}
+
+// Compare orders keys by Dim, Period, then Key, strings bytewise.
+func (k ScoreKey) Compare(o ScoreKey) int {
+	if c := cmp.Compare(k.Dim, o.Dim); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(k.Period, o.Period); c != 0 {
+		return c
+	}
+	return cmp.Compare(k.Key, o.Key)
+}
+
+// ScoreEntry is one stored scorecard row, as dumped and loaded.
+type ScoreEntry struct {
+	ScoreKey
+	ScoreCounts
 }
 
 // LoadBatch is a set of records for Store.Load.
@@ -95,12 +136,17 @@ type LoadBatch struct {
 	Events            []*Event
 	Attachments       []*Attachment
 	PIIAccess         []PIIAccess
+	Alarms            []*Alarm
+	Findings          []*Finding
+	ScoreDays         []ScoreEntry // Period YYYYMMDD
+	ScoreMonths       []ScoreEntry // Period YYYYMM
 }
 
 // Len is the number of records in the batch.
 func (b *LoadBatch) Len() int {
 	return len(b.Departments) + len(b.Users) + len(b.Categories) + len(b.CalendarOverrides) + len(b.APIKeys) +
-		len(b.Cases) + len(b.Events) + len(b.Attachments) + len(b.PIIAccess)
+		len(b.Cases) + len(b.Events) + len(b.Attachments) + len(b.PIIAccess) +
+		len(b.Alarms) + len(b.Findings) + len(b.ScoreDays) + len(b.ScoreMonths)
 }
 
 // Departments stores departments.

@@ -12,6 +12,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -61,8 +62,11 @@ const password = "correct horse battery"
 
 // fixture fills a SQLite store through the engine: departments, users, an
 // API key, a calendar override, cases acted on (dispatch, accept, reply),
-// an attachment and a PII access. It returns the store and the case with
-// the longest chain.
+// an attachment and a PII access; then electronic supervision: a
+// supervision order, findings, and the alarm scanner run days later, so
+// that warnings, yellow and red cards (with the orders red cards open,
+// and their own alarms) are raised and scorecard rows counted. It returns
+// the store and the case with the longest chain before supervision.
 func fixture(t *testing.T) (tongban.Store, *tongban.Case) {
 	t.Helper()
 	ctx := context.Background()
@@ -102,6 +106,7 @@ func fixture(t *testing.T) (tongban.Store, *tongban.Case) {
 		return got
 	}
 	var long3 *tongban.Case
+	var cases []*tongban.Case
 	for i := range 5 {
 		in := engine.NewCase{Type: "投诉", Category: "building", Title: fmt.Sprintf("违章搭建 %d <&>", i), Body: "小区北门有人搭建彩钢棚。\n\"已持续一周\"",
 			Requester: tongban.Requester{Name: "张三丰", Phone: "13812345678", Email: "zs@example.com"}, Channel: tongban.ChannelPhone,
@@ -126,7 +131,54 @@ func fixture(t *testing.T) (tongban.Store, *tongban.Case) {
 			_, err := e.Reveal(ctx, disp, c, "回访")
 			must(t, err)
 		}
+		cases = append(cases, c)
 	}
+
+	// Supervision: an order on the case awaiting acceptance, findings.
+	sup := user("sup", "jcs", "supervisor")
+	act(sup, cases[1], "supervise", map[string]any{"demand": "请于3个工作日内受理并回复", "working_days": 3, "department": "cgj", "instruction": "限期整改"})
+	for _, f := range []engine.FindingInput{
+		{Kind: "overdue", Reason: "督办后仍未按期办结", Outcome: "通报批评"},
+		{Kind: tongban.FindingValidComplaint, Reason: "投诉查实", Person: "h.cgj"},
+	} {
+		_, err := e.RecordFinding(ctx, engine.Actor{User: sup}, cases[2].TrackingCode, f)
+		must(t, err)
+	}
+	// The scanner, later: the cases run out (alarms, red cards opening
+	// orders); later still, the orders run out too.
+	s := e.NewScanner()
+	for _, days := range []int{40, 80, 120} {
+		_, err := s.Tick(ctx, time.Now().AddDate(0, 0, days))
+		must(t, err)
+	}
+	if _, total, err := st.ListAlarms(ctx, tongban.AlarmFilter{}); err != nil || total < 5 {
+		t.Fatalf("the scanner raised %d alarms (%v)", total, err)
+	}
+	// A case closed afterwards (its reply approved, then rated) clears its
+	// alarms.
+	got, err := e.Get(ctx, engine.Actor{User: disp}, cases[4].TrackingCode)
+	must(t, err)
+	if got.Step == "review" {
+		got = act(user("head.cgj", "cgj", "head"), got, "approve_reply", nil)
+	}
+	got = act(nil, got, "rate", map[string]any{"level": 2, "comment": "不满意"})
+	if got.Step == "rating" { // unsatisfied: the centre closes it
+		got = act(disp, got, "close", nil)
+	}
+	if got.Status != tongban.StatusClosed {
+		t.Fatalf("case %d rated: status %s step %s", got.ID, got.Status, got.Step)
+	}
+	if _, n, err := st.ListAlarms(ctx, tongban.AlarmFilter{State: "cleared"}); err != nil || n == 0 {
+		t.Fatalf("no alarm cleared by closing case %d (%v)", got.ID, err)
+	}
+	// A case received since is watched: it has its next alarm instant.
+	fresh, err := e.Create(ctx, engine.Actor{User: disp}, engine.NewCase{Type: "求助", Category: "building", Title: "新件", Body: "b", Channel: tongban.ChannelPhone})
+	must(t, err)
+	if fresh.NextAlarmAt == nil {
+		t.Fatal("a new case has no next alarm instant")
+	}
+	long3, err = st.Case(ctx, long3.ID)
+	must(t, err)
 	return st, long3
 }
 
@@ -176,9 +228,21 @@ func TestRoundTripSQLitePostgresSQLite(t *testing.T) {
 	a := dumpOf(t, src, t0)
 	res, err := dump.Verify(context.Background(), bytes.NewReader(a))
 	must(t, err)
-	want := dump.Counts{"department": 3, "user": 2, "category": 13, "calendar_override": 1, "api_key": 1, "case": 5, "event": 1 + 2 + 3 + 4 + 4, "attachment": 3, "pii_access": 1}
-	if res.Counts.String() != want.String() {
-		t.Fatalf("counts %s, want %s", res.Counts, want)
+	want := dump.Counts{"department": 3, "user": 4, "category": 13, "calendar_override": 1, "api_key": 1, "attachment": 3, "pii_access": 1, "finding": 2}
+	for typ, n := range want {
+		if res.Counts[typ] != n {
+			t.Fatalf("counts %s, want %s %d", res.Counts, typ, n)
+		}
+	}
+	// Cases: 5 requests and their orders (one opened by the supervisor,
+	// one on each red card, the order running out); their events and
+	// alarms, scorecard rows.
+	if res.Counts["case"] < 7 || res.Counts["event"] < 40 || res.Counts["alarm"] < 20 || res.Counts["score_day"] < 5 || res.Counts["score_month"] < 5 {
+		t.Fatalf("counts %s: want orders, alarms and scorecard rows", res.Counts)
+	}
+	if !bytes.Contains(a, []byte(`"type":"alarm",`)) || !bytes.Contains(a, []byte(`"cleared_at":"`)) || !bytes.Contains(a, []byte(`"cleared_at":null`)) ||
+		!bytes.Contains(a, []byte(`"action":"supervise"`)) || !bytes.Contains(a, []byte(`"kind":"task"`)) || !bytes.Contains(a, []byte(`"alarm_red":`)) {
+		t.Fatal("the dump lacks cleared and open alarms, a supervision order or red cards")
 	}
 	if !res.ExportedAt.Equal(t0) {
 		t.Fatalf("exported_at %v", res.ExportedAt)
@@ -193,13 +257,59 @@ func TestRoundTripSQLitePostgresSQLite(t *testing.T) {
 	load(t, back, b)
 	sameExceptHeader(t, "PostgreSQL → SQLite", a, dumpOf(t, back, t0))
 
+	// The loaded stores answer the supervision questions as the source
+	// does: scorecards by every dimension (month and day rows and the
+	// live alarms), the alarm lists, the findings.
+	ctx := context.Background()
+	answers := func(st tongban.Store) string {
+		e, err := engine.New(ctx, st)
+		must(t, err)
+		sup, err := st.UserByLogin(ctx, "sup")
+		must(t, err)
+		actor := engine.Actor{User: sup}
+		var out []any
+		for _, by := range []string{tongban.ByDepartment, tongban.ByPerson, tongban.ByCategory} {
+			for _, q := range []engine.ScorecardQuery{
+				{From: "2025-01-01", To: "2028-12-31", By: by}, // whole months
+				{From: "2025-03-03", To: time.Now().AddDate(0, 3, 0).Format("2006-01-02"), By: by},
+				{From: time.Now().AddDate(0, 0, 30).Format("2006-01-02"), To: time.Now().AddDate(0, 0, 45).Format("2006-01-02"), By: by}, // days
+			} {
+				res, err := e.Scorecards(ctx, actor, q)
+				must(t, err)
+				out = append(out, res)
+			}
+			days, err := st.ScoreByDay(ctx, by, "", 20250101, 20281231)
+			must(t, err)
+			out = append(out, days)
+		}
+		for _, state := range []string{"", "open", "cleared"} {
+			alarms, n, err := e.Alarms(ctx, actor, tongban.AlarmFilter{State: state, Limit: 1000})
+			must(t, err)
+			out = append(out, n, alarms)
+		}
+		findings, err := e.Findings(ctx, actor, tongban.FindingFilter{})
+		must(t, err)
+		out = append(out, findings)
+		b, err := json.Marshal(out)
+		must(t, err)
+		return string(b)
+	}
+	wantAnswers := answers(src)
+	if !strings.Contains(wantAnswers, `"alarm_red":`) || !strings.Contains(wantAnswers, `"valid_complaint"`) {
+		t.Fatalf("the source's answers lack red cards or findings: %.500s", wantAnswers)
+	}
+	for name, st := range map[string]tongban.Store{"PostgreSQL": pg, "SQLite": back} {
+		if got := answers(st); got != wantAnswers {
+			t.Fatalf("the loaded %s store answers differently\n got %s\nwant %s", name, got, wantAnswers)
+		}
+	}
+
 	// The loaded stores work: the chain verifies, logins and API keys still
 	// match, new cases get fresh IDs, loaded cases take actions.
-	ctx := context.Background()
 	for _, st := range []tongban.Store{pg, back} {
 		evs, err := st.Events(ctx, c.ID)
 		must(t, err)
-		if len(evs) != 4 || tongban.VerifyChain(evs) != 0 {
+		if int64(len(evs)) != c.Version || tongban.VerifyChain(evs) != 0 {
 			t.Fatalf("chain of case %d after load: %d events", c.ID, len(evs))
 		}
 		e, err := engine.New(ctx, st)
@@ -208,13 +318,28 @@ func TestRoundTripSQLitePostgresSQLite(t *testing.T) {
 		must(t, err)
 		nc, err := e.Create(ctx, engine.Actor{User: u}, engine.NewCase{Type: "咨询", Category: "other", Title: "t", Body: "b", Channel: tongban.ChannelPhone})
 		must(t, err)
-		if nc.ID <= 5 {
+		if nc.ID <= res.Counts["case"] {
 			t.Fatalf("new case after load got id %d", nc.ID)
 		}
 		// Case 3 was accepted and is in hand: it takes the next action.
+		c3, err := st.Case(ctx, 3)
+		must(t, err)
 		if _, ev, err := e.Act(ctx, engine.Actor{User: u}, "3", "request_extension",
-			map[string]json.RawMessage{"working_days": json.RawMessage(`3`), "reason": json.RawMessage(`"等材料"`)}); err != nil || ev.Seq != 4 {
+			map[string]json.RawMessage{"working_days": json.RawMessage(`3`), "reason": json.RawMessage(`"等材料"`)}); err != nil || ev.Seq != c3.Version+1 {
 			t.Fatalf("acting on a loaded case: %v", err)
+		}
+		// The scanner goes on from the loaded alarms (one raised again
+		// would conflict with its loaded row), and a new finding gets a
+		// fresh ID.
+		if _, err := e.NewScanner().Tick(ctx, time.Now().AddDate(0, 0, 120)); err != nil {
+			t.Fatalf("scanning a loaded store: %v", err)
+		}
+		sup, err := st.UserByLogin(ctx, "sup")
+		must(t, err)
+		f, err := e.RecordFinding(ctx, engine.Actor{User: sup}, "4", engine.FindingInput{Kind: "other", Reason: "载入后"})
+		must(t, err)
+		if f.ID <= res.Counts["finding"] {
+			t.Fatalf("new finding after load got id %d", f.ID)
 		}
 	}
 }
@@ -237,7 +362,7 @@ func TestDumpTwiceIdentical(t *testing.T) {
 	if !bytes.Contains(a, []byte(`"received_at":"2025-03-03T09:01:07.123456Z"`)) {
 		t.Fatalf("received_at not written as RFC 3339 UTC with microseconds:\n%s", a)
 	}
-	if !bytes.HasPrefix(a, []byte(`{"format":"tongban-dump","version":1,"exported_at":"2025-06-01T12:00:00.000000Z"}`+"\n")) {
+	if !bytes.HasPrefix(a, []byte(`{"format":"tongban-dump","version":2,"exported_at":"2025-06-01T12:00:00.000000Z"}`+"\n")) {
 		t.Fatalf("header: %s", a[:bytes.IndexByte(a, '\n')])
 	}
 }
@@ -367,8 +492,97 @@ func TestTampered(t *testing.T) {
 	bad = edit(t, a, caseLine, func(l []byte) []byte { return bytes.Replace(l, []byte("违章"), []byte("合法"), 1) })
 	wantLoadError(t, bad, 0, "checksum mismatch")
 	// Counts are checked.
-	bad = edit(t, a, `{"type":"end"`, func(l []byte) []byte { return bytes.Replace(l, []byte(`"case":5`), []byte(`"case":6`), 1) })
-	wantLoadError(t, bad, 0, "end line counts 6 case records")
+	res, err := dump.Verify(context.Background(), bytes.NewReader(a))
+	must(t, err)
+	n := res.Counts["case"]
+	bad = edit(t, a, `{"type":"end"`, func(l []byte) []byte {
+		return bytes.Replace(l, fmt.Appendf(nil, `"case":%d`, n), fmt.Appendf(nil, `"case":%d`, n+1), 1)
+	})
+	wantLoadError(t, bad, 0, fmt.Sprintf("end line counts %d case records", n+1))
+}
+
+// The supervision records are checked too: alarms and findings belong to
+// cases in the dump, score rows come in order with real dates, and month
+// rows are the sums of their days.
+func TestTamperedSupervision(t *testing.T) {
+	src, _ := fixture(t)
+	a := dumpOf(t, src, t0)
+	bad := reseal(t, edit(t, a, `{"type":"alarm","id":`, func(l []byte) []byte {
+		return regexpReplace(l, `"case_id":\d+`, `"case_id":4242`)
+	}))
+	wantLoadError(t, bad, 4242, "belongs to a case not in the dump")
+	bad = reseal(t, edit(t, a, `{"type":"finding","id":`, func(l []byte) []byte {
+		return regexpReplace(l, `"case_id":\d+`, `"case_id":4243`)
+	}))
+	wantLoadError(t, bad, 4243, "belongs to a case not in the dump")
+	bad = reseal(t, edit(t, a, `{"type":"score_month",`, func(l []byte) []byte {
+		return regexpReplace(l, `"received":\d+`, `"received":99`)
+	}))
+	wantLoadError(t, bad, 0, "is not the sum of its score_day rows")
+	bad = reseal(t, edit(t, a, `{"type":"score_day",`, func(l []byte) []byte {
+		return regexpReplace(l, `"received":\d+`, `"received":99`)
+	}))
+	wantLoadError(t, bad, 0, "is not the sum of its score_day rows")
+	bad = reseal(t, edit(t, a, `{"type":"score_day",`, func(l []byte) []byte {
+		return regexpReplace(l, `"day":\d+`, `"day":20250230`)
+	}))
+	wantLoadError(t, bad, 0, "is not a day")
+	// A month row left out (and the end line's count made to agree).
+	res, err := dump.Verify(context.Background(), bytes.NewReader(a))
+	must(t, err)
+	bad = edit(t, a, `{"type":"score_month",`, func(l []byte) []byte { return nil })
+	bad = reseal(t, edit(t, bad, `{"type":"end"`, func(l []byte) []byte {
+		n := res.Counts["score_month"]
+		return bytes.Replace(l, fmt.Appendf(nil, `"score_month":%d`, n), fmt.Appendf(nil, `"score_month":%d`, n-1), 1)
+	}))
+	wantLoadError(t, bad, 0, "no score_month row")
+	// Two score rows swapped.
+	lines := bytes.SplitAfter(a, []byte("\n"))
+	for i := range lines {
+		if bytes.HasPrefix(lines[i], []byte(`{"type":"score_day",`)) {
+			lines[i], lines[i+1] = lines[i+1], lines[i]
+			break
+		}
+	}
+	wantLoadError(t, reseal(t, bytes.Join(lines, nil)), 0, "not in (dim, period, key) order")
+	// Records of a later version in a version 1 file.
+	v1 := bytes.Replace(a, []byte(`"version":2`), []byte(`"version":1`), 1)
+	wantLoadError(t, v1, 0, `record type "alarm" is not part of this file's format version`)
+	wantLoadError(t, bytes.Replace(a, []byte(`"version":2`), []byte(`"version":3`), 1), 0, "version 3 is not supported")
+}
+
+func regexpReplace(l []byte, re, with string) []byte {
+	return regexp.MustCompile(re).ReplaceAll(l, []byte(with))
+}
+
+// A version 1 file — written before the supervision records were dumped
+// — still loads, into either store, and dumps back the same records.
+func TestLoadVersion1(t *testing.T) {
+	ctx := context.Background()
+	src := openSQLite(t)
+	must(t, generate(ctx, src, 50))
+	v2 := dumpOf(t, src, t0)
+	if bytes.Contains(v2, []byte(`"type":"alarm"`)) || bytes.Contains(v2, []byte(`"type":"score_day"`)) {
+		t.Fatal("the generated store has supervision records")
+	}
+	// A version 1 file: the version 2 header, and the end line's counts
+	// without the version 2 types.
+	v1 := bytes.Replace(v2, []byte(`"version":2`), []byte(`"version":1`), 1)
+	v1 = edit(t, v1, `{"type":"end"`, func(l []byte) []byte {
+		return regexpReplace(l, `"(alarm|finding|score_day|score_month)":0,`, ``)
+	})
+	if bytes.Contains(v1, []byte(`"finding":`)) {
+		t.Fatalf("end line still counts findings: %s", v1[bytes.LastIndex(v1[:len(v1)-1], []byte("\n")):])
+	}
+	res, err := dump.Verify(ctx, bytes.NewReader(v1))
+	must(t, err)
+	if res.Counts["case"] != 50 || res.Counts["alarm"] != 0 {
+		t.Fatalf("counts %s", res.Counts)
+	}
+	for _, st := range []tongban.Store{openSQLite(t), openPostgres(t)} {
+		load(t, st, v1)
+		sameExceptHeader(t, "version 1 loaded", v2, dumpOf(t, st, t0))
+	}
 }
 
 func TestTruncated(t *testing.T) {

@@ -2,38 +2,59 @@
 // (`tongban dump FILE`, `tongban load FILE`, and `tongban backup` on
 // PostgreSQL) through one portable, versioned file.
 //
-// # Format (version 1)
+// # Format (version 2)
 //
 // JSON Lines, UTF-8, one object per line, each line ending in "\n":
 //
-//	{"format":"tongban-dump","version":1,"exported_at":"2025-03-03T09:01:07.123456Z"}
+//	{"format":"tongban-dump","version":2,"exported_at":"2025-03-03T09:01:07.123456Z"}
 //	{"type":"department","id":1,"code":"zx",…}
 //	…
-//	{"type":"end","counts":{"api_key":1,…},"sha256":"…"}
+//	{"type":"end","counts":{"alarm":3,"api_key":1,…},"sha256":"…"}
 //
 // The header comes first. Then the records, by type in this order —
 // department, user, category, calendar_override, api_key, case, event,
-// attachment, pii_access — and within a type by id (categories by code,
-// calendar overrides by date). Field names are the database columns'.
-// The last line, "end", holds the number of records of each type and the
-// SHA-256 (hex) of every line between the header and itself, newlines
-// included, so a truncated or altered file is refused. The header is left
-// out of the checksum so that two dumps of unchanged data are byte for
-// byte identical except for exported_at.
+// attachment, pii_access, alarm, finding, score_day, score_month — and
+// within a type by id (categories by code, calendar overrides by date,
+// score rows by dim, then day or month, then key, strings bytewise).
+// Field names are the database columns'. The last line, "end", holds the
+// number of records of each type and the SHA-256 (hex) of every line
+// between the header and itself, newlines included, so a truncated or
+// altered file is refused. The header is left out of the checksum so that
+// two dumps of unchanged data are byte for byte identical except for
+// exported_at.
 //
 // Times are RFC 3339 in UTC with exactly six fractional digits (the
 // microseconds both stores keep); nullable times are null. Attachment data
 // is standard base64. Event payloads are JSON strings holding the exact
 // bytes that were hashed. Maps have sorted keys and floats the shortest
 // representation that reads back exactly, so the same data always gives
-// the same bytes. Sessions and rate-limit counters are not dumped. A FILE
-// ending in .gz is gzip-compressed with no name or time in its header, so
-// it too is reproducible.
+// the same bytes. Sessions, rate-limit counters and alarm scan leases
+// (cases.alarm_lease: a loaded case is simply due for its next scan) are
+// not dumped. A FILE ending in .gz is gzip-compressed with no name or time
+// in its header, so it too is reproducible.
 //
 // IDs, hashes and versions are kept: a dump loaded into an empty store and
 // dumped again gives the same file. Load checks every case's event hash
 // chain (tongban.VerifyChain) and that the case's version and last hash are
 // its last event's seq and hash.
+//
+// # Supervision records (version 2)
+//
+// Alarms (the live and cleared alarm list) and findings (问责) are primary
+// records: each belongs to a case in the dump, which load checks, and
+// keeps its id. The scorecard rows (score_day: YYYYMMDD, score_month:
+// YYYYMM) are counters kept incrementally in the same transaction as the
+// case events, and they are dumped as they are rather than recomputed:
+// replaying the events would not give them back exactly, because a
+// delta depends on the calendar and supervision configuration in force
+// when it was written (handling time in working days, on-time, alarm
+// thresholds), and rows may come from outside any case write
+// (Store.AddScores: imports, rebuilds). Load checks the rows' days and
+// months are dates, and that each score_month row is exactly the sum of its
+// month's score_day rows (the invariant every store write keeps).
+//
+// Version 1 files (without the supervision records) are still read; a
+// version 1 file holding a version 2 record type is refused.
 //
 // For PostgreSQL, `pg_dump -Fc` is the alternative for whole-database
 // backups (restore with pg_restore into an empty database); the dump
@@ -48,10 +69,12 @@ import (
 	"github.com/tongban/tongban"
 )
 
-// Format and Version identify the file format in the header.
+// Format and Version identify the file format in the header; Write
+// writes Version, and Load reads versions MinVersion to Version.
 const (
-	Format  = "tongban-dump"
-	Version = 1
+	Format     = "tongban-dump"
+	Version    = 2
+	MinVersion = 1
 )
 
 // Record types, in file order.
@@ -65,11 +88,25 @@ const (
 	TypeEvent            = "event"
 	TypeAttachment       = "attachment"
 	TypePIIAccess        = "pii_access"
+	TypeAlarm            = "alarm"       // version 2
+	TypeFinding          = "finding"     // version 2
+	TypeScoreDay         = "score_day"   // version 2
+	TypeScoreMonth       = "score_month" // version 2
 	typeEnd              = "end"
 )
 
 // Types lists the record types in the order a dump holds them.
-var Types = []string{TypeDepartment, TypeUser, TypeCategory, TypeCalendarOverride, TypeAPIKey, TypeCase, TypeEvent, TypeAttachment, TypePIIAccess}
+var Types = []string{TypeDepartment, TypeUser, TypeCategory, TypeCalendarOverride, TypeAPIKey, TypeCase, TypeEvent, TypeAttachment, TypePIIAccess,
+	TypeAlarm, TypeFinding, TypeScoreDay, TypeScoreMonth}
+
+// typesIn is how many of Types (a prefix) a file of the given version may
+// hold.
+func typesIn(version int) int {
+	if version == 1 {
+		return 9
+	}
+	return len(Types)
+}
 
 func typeIndex(t string) int {
 	for i, s := range Types {
@@ -436,4 +473,132 @@ func toPII(a *tongban.PIIAccess) *piiRec {
 
 func (r *piiRec) domain() tongban.PIIAccess {
 	return tongban.PIIAccess{ID: r.ID, CaseID: r.CaseID, UserID: r.UserID, Login: r.Login, Reason: r.Reason, At: r.At.Time}
+}
+
+type alarmRec struct {
+	Type      string `json:"type"`
+	ID        int64  `json:"id"`
+	CaseID    int64  `json:"case_id"`
+	Kind      string `json:"kind"`
+	Scope     string `json:"scope"`
+	Colour    string `json:"colour"`
+	Deadline  Time   `json:"deadline"`
+	DueAt     Time   `json:"due_at"`
+	RaisedAt  Time   `json:"raised_at"`
+	ClearedAt *Time  `json:"cleared_at"`
+	Dept      string `json:"dept"`
+	Person    string `json:"person"`
+	Category  string `json:"category"`
+}
+
+func toAlarm(a *tongban.Alarm) *alarmRec {
+	return &alarmRec{TypeAlarm, a.ID, a.CaseID, a.Kind, a.Scope, a.Colour, Time{a.Deadline}, Time{a.DueAt}, Time{a.RaisedAt}, tp(a.ClearedAt),
+		a.Dept, a.Person, a.Category}
+}
+
+func (r *alarmRec) domain() *tongban.Alarm {
+	return &tongban.Alarm{ID: r.ID, CaseID: r.CaseID, Kind: r.Kind, Scope: r.Scope, Colour: r.Colour, Deadline: r.Deadline.Time, DueAt: r.DueAt.Time,
+		RaisedAt: r.RaisedAt.Time, ClearedAt: fromTP(r.ClearedAt), Dept: r.Dept, Person: r.Person, Category: r.Category}
+}
+
+type findingRec struct {
+	Type    string `json:"type"`
+	ID      int64  `json:"id"`
+	CaseID  int64  `json:"case_id"`
+	Dept    string `json:"dept"`
+	Person  string `json:"person"`
+	Kind    string `json:"kind"`
+	Reason  string `json:"reason"`
+	Outcome string `json:"outcome"`
+	ByLogin string `json:"by_login"`
+	At      Time   `json:"at"`
+}
+
+func toFinding(f *tongban.Finding) *findingRec {
+	return &findingRec{TypeFinding, f.ID, f.CaseID, f.Dept, f.Person, f.Kind, f.Reason, f.Outcome, f.By, Time{f.At}}
+}
+
+func (r *findingRec) domain() *tongban.Finding {
+	return &tongban.Finding{ID: r.ID, CaseID: r.CaseID, Dept: r.Dept, Person: r.Person, Kind: r.Kind, Reason: r.Reason, Outcome: r.Outcome, By: r.ByLogin, At: r.At.Time}
+}
+
+// The score records name the columns h0…h13 one by one: this fails to
+// compile if the histogram gets another length (and the format a new
+// version).
+var _ = [1]struct{}{}[len(tongban.HandlingBuckets)-14]
+
+// scoreCountsRec is a score row's counter columns, in column order.
+type scoreCountsRec struct {
+	Received        int64 `json:"received"`
+	Closed          int64 `json:"closed"`
+	ClosedOnTime    int64 `json:"closed_on_time"`
+	HandlingSecs    int64 `json:"handling_secs"`
+	H0              int64 `json:"h0"`
+	H1              int64 `json:"h1"`
+	H2              int64 `json:"h2"`
+	H3              int64 `json:"h3"`
+	H4              int64 `json:"h4"`
+	H5              int64 `json:"h5"`
+	H6              int64 `json:"h6"`
+	H7              int64 `json:"h7"`
+	H8              int64 `json:"h8"`
+	H9              int64 `json:"h9"`
+	H10             int64 `json:"h10"`
+	H11             int64 `json:"h11"`
+	H12             int64 `json:"h12"`
+	H13             int64 `json:"h13"`
+	R1              int64 `json:"r1"`
+	R2              int64 `json:"r2"`
+	R3              int64 `json:"r3"`
+	R4              int64 `json:"r4"`
+	R5              int64 `json:"r5"`
+	Returns         int64 `json:"returns"`
+	Reopens         int64 `json:"reopens"`
+	AlarmWarning    int64 `json:"alarm_warning"`
+	AlarmYellow     int64 `json:"alarm_yellow"`
+	AlarmRed        int64 `json:"alarm_red"`
+	AlarmFlag       int64 `json:"alarm_flag"`
+	Orders          int64 `json:"orders"`
+	Findings        int64 `json:"findings"`
+	ValidComplaints int64 `json:"valid_complaints"`
+}
+
+func toScoreCounts(c *tongban.ScoreCounts) scoreCountsRec {
+	h, r := &c.Hist, &c.Ratings
+	return scoreCountsRec{c.Received, c.Closed, c.ClosedOnTime, c.HandlingSecs,
+		h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9], h[10], h[11], h[12], h[13],
+		r[0], r[1], r[2], r[3], r[4],
+		c.Returns, c.Reopens, c.AlarmWarning, c.AlarmYellow, c.AlarmRed, c.AlarmFlag, c.Orders, c.Findings, c.ValidComplaints}
+}
+
+func (s *scoreCountsRec) domain() tongban.ScoreCounts {
+	return tongban.ScoreCounts{Received: s.Received, Closed: s.Closed, ClosedOnTime: s.ClosedOnTime, HandlingSecs: s.HandlingSecs,
+		Hist:    [len(tongban.HandlingBuckets)]int64{s.H0, s.H1, s.H2, s.H3, s.H4, s.H5, s.H6, s.H7, s.H8, s.H9, s.H10, s.H11, s.H12, s.H13},
+		Ratings: [5]int64{s.R1, s.R2, s.R3, s.R4, s.R5},
+		Returns: s.Returns, Reopens: s.Reopens, AlarmWarning: s.AlarmWarning, AlarmYellow: s.AlarmYellow, AlarmRed: s.AlarmRed,
+		AlarmFlag: s.AlarmFlag, Orders: s.Orders, Findings: s.Findings, ValidComplaints: s.ValidComplaints}
+}
+
+type scoreDayRec struct {
+	Type string `json:"type"`
+	Dim  string `json:"dim"`
+	Day  int    `json:"day"`
+	Key  string `json:"key"`
+	scoreCountsRec
+}
+
+type scoreMonthRec struct {
+	Type  string `json:"type"`
+	Dim   string `json:"dim"`
+	Month int    `json:"month"`
+	Key   string `json:"key"`
+	scoreCountsRec
+}
+
+func toScoreDay(e *tongban.ScoreEntry) *scoreDayRec {
+	return &scoreDayRec{TypeScoreDay, e.Dim, e.Period, e.Key, toScoreCounts(&e.ScoreCounts)}
+}
+
+func toScoreMonth(e *tongban.ScoreEntry) *scoreMonthRec {
+	return &scoreMonthRec{TypeScoreMonth, e.Dim, e.Period, e.Key, toScoreCounts(&e.ScoreCounts)}
 }

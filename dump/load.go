@@ -147,9 +147,15 @@ type reader struct {
 	br      *bufio.Reader
 	line    int64
 	counts  Counts
+	ntypes  int   // how many of Types the file's version may hold
 	typ     int   // index in Types of the current type
 	lastID  int64 // id of the last record of the current type
 	lastKey string
+	// lastScore is the key of the last score record of the current type;
+	// months holds, by month row key, the sum of the score_day rows read
+	// whose score_month row has not come yet.
+	lastScore tongban.ScoreKey
+	months    map[tongban.ScoreKey]*tongban.ScoreCounts
 	// Cases by ID, ascending (they come in id order), and their chains in
 	// blocks, so that growing never copies (and briefly doubles) them all.
 	caseIDs []int64
@@ -235,7 +241,8 @@ func recordType(line []byte) (string, error) {
 }
 
 func read(ctx context.Context, in io.Reader, sink func(*tongban.LoadBatch) error) (*Result, error) {
-	r := &reader{br: bufio.NewReaderSize(in, 1<<20), counts: newCounts(), typ: -1, batch: &tongban.LoadBatch{}, sink: sink}
+	r := &reader{br: bufio.NewReaderSize(in, 1<<20), counts: newCounts(), typ: -1, batch: &tongban.LoadBatch{}, sink: sink,
+		months: map[tongban.ScoreKey]*tongban.ScoreCounts{}}
 	first, err := r.next()
 	if err == io.EOF {
 		return nil, r.fail(0, "empty file: not a tongban dump")
@@ -247,9 +254,10 @@ func read(ctx context.Context, in io.Reader, sink func(*tongban.LoadBatch) error
 	if err := json.Unmarshal(first, &h); err != nil || h.Format != Format {
 		return nil, r.fail(0, "not a tongban dump (the first line is not a %q header)", Format)
 	}
-	if h.Version != Version {
-		return nil, r.fail(0, "dump format version %d is not supported (this tongban reads version %d)", h.Version, Version)
+	if h.Version < MinVersion || h.Version > Version {
+		return nil, r.fail(0, "dump format version %d is not supported (this tongban reads versions %d to %d)", h.Version, MinVersion, Version)
 	}
+	r.ntypes = typesIn(h.Version)
 	sum := sha256.New()
 	for {
 		if r.line%4096 == 0 && ctx.Err() != nil {
@@ -280,6 +288,9 @@ func read(ctx context.Context, in io.Reader, sink func(*tongban.LoadBatch) error
 				}
 			}
 			if err := r.endChains(); err != nil {
+				return nil, err
+			}
+			if err := r.endMonths(); err != nil {
 				return nil, err
 			}
 			if _, err := r.next(); err != io.EOF {
@@ -316,19 +327,35 @@ func (r *reader) flush() error {
 	return r.sink(b)
 }
 
+// nextType reports whether typ starts a new type, checking that it
+// comes in file order and belongs to the file's version.
+func (r *reader) nextType(typ string) (bool, error) {
+	ti := typeIndex(typ)
+	if ti < 0 {
+		return false, r.fail(0, "unknown record type %q", typ)
+	}
+	if ti >= r.ntypes {
+		return false, r.fail(0, "record type %q is not part of this file's format version (it holds %v)", typ, Types[:r.ntypes])
+	}
+	if ti < r.typ {
+		return false, r.fail(0, "%s record after %s records: records must come in the order %v", typ, Types[r.typ], Types[:r.ntypes])
+	}
+	if ti > r.typ {
+		r.typ = ti
+		return true, nil
+	}
+	return false, nil
+}
+
 // order checks that records come by type in file order, and within a
 // type by strictly increasing id (or key).
 func (r *reader) order(typ string, id int64, key string) error {
-	ti := typeIndex(typ)
-	if ti < 0 {
-		return r.fail(0, "unknown record type %q", typ)
-	}
-	if ti < r.typ {
-		return r.fail(0, "%s record after %s records: records must come in the order %v", typ, Types[r.typ], Types)
+	first, err := r.nextType(typ)
+	if err != nil {
+		return err
 	}
 	switch {
-	case ti > r.typ:
-		r.typ = ti
+	case first:
 	case key != "":
 		if key <= r.lastKey {
 			return r.fail(0, "%s %q after %q: not in order", typ, key, r.lastKey)
@@ -339,6 +366,78 @@ func (r *reader) order(typ string, id int64, key string) error {
 	r.counts[typ]++
 	r.lastID, r.lastKey = id, key
 	return nil
+}
+
+// orderScore is order for score rows, keyed by (dim, period, key); it
+// also checks the period is a date (day YYYYMMDD, month YYYYMM).
+func (r *reader) orderScore(typ string, k tongban.ScoreKey) error {
+	if day := typ == TypeScoreDay; !validPeriod(k.Period, day) {
+		want := "month (YYYYMM)"
+		if day {
+			want = "day (YYYYMMDD)"
+		}
+		return r.fail(0, "%s %s %q: %d is not a %s", typ, k.Dim, k.Key, k.Period, want)
+	}
+	first, err := r.nextType(typ)
+	if err != nil {
+		return err
+	}
+	if !first && k.Compare(r.lastScore) <= 0 {
+		return r.fail(0, "%s %s/%d/%q after %s/%d/%q: not in (dim, period, key) order", typ, k.Dim, k.Period, k.Key, r.lastScore.Dim, r.lastScore.Period, r.lastScore.Key)
+	}
+	r.counts[typ]++
+	r.lastScore = k
+	return nil
+}
+
+func validPeriod(p int, day bool) bool {
+	d := 1
+	if day {
+		p, d = p/100, p%100
+	}
+	y, m := p/100, p%100
+	if y < 1000 || y > 9999 || m < 1 || m > 12 || d < 1 {
+		return false
+	}
+	return time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC).Day() == d
+}
+
+// addDay adds a score_day row to its month's sum.
+func (r *reader) addDay(k tongban.ScoreKey, c *tongban.ScoreCounts) {
+	mk := tongban.ScoreKey{Dim: k.Dim, Period: k.Period / 100, Key: k.Key}
+	sum := r.months[mk]
+	if sum == nil {
+		sum = &tongban.ScoreCounts{}
+		r.months[mk] = sum
+	}
+	sum.Add(c)
+}
+
+// checkMonth checks a score_month row is the sum of its days.
+func (r *reader) checkMonth(k tongban.ScoreKey, c *tongban.ScoreCounts) error {
+	sum := r.months[k]
+	if sum == nil {
+		return r.fail(0, "score_month %s/%d/%q has no score_day rows: month rows must be the sums of their days", k.Dim, k.Period, k.Key)
+	}
+	if *sum != *c {
+		return r.fail(0, "score_month %s/%d/%q is not the sum of its score_day rows (month %+v, days %+v)", k.Dim, k.Period, k.Key, *c, *sum)
+	}
+	delete(r.months, k)
+	return nil
+}
+
+// endMonths checks every month with score_day rows had its score_month row.
+func (r *reader) endMonths() error {
+	if len(r.months) == 0 {
+		return nil
+	}
+	keys := make([]tongban.ScoreKey, 0, len(r.months))
+	for k := range r.months {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].Compare(keys[j]) < 0 })
+	k := keys[0]
+	return &Error{Msg: fmt.Sprintf("%d months have score_day rows but no score_month row, the first %s/%d/%q", len(keys), k.Dim, k.Period, k.Key)}
 }
 
 // strict decodes one record. Unknown fields are not looked for (that
@@ -457,6 +556,54 @@ func (r *reader) record(typ string, line []byte) error {
 			return err
 		}
 		b.PIIAccess = append(b.PIIAccess, v.domain())
+	case TypeAlarm:
+		var v alarmRec
+		if err := strict(line, &v); err != nil {
+			return r.fail(0, "bad alarm: %v", err)
+		}
+		if err := r.order(typ, v.ID, ""); err != nil {
+			return err
+		}
+		if r.chainOf(v.CaseID) == nil {
+			return r.fail(v.CaseID, "alarm %d belongs to a case not in the dump", v.ID)
+		}
+		b.Alarms = append(b.Alarms, v.domain())
+	case TypeFinding:
+		var v findingRec
+		if err := strict(line, &v); err != nil {
+			return r.fail(0, "bad finding: %v", err)
+		}
+		if err := r.order(typ, v.ID, ""); err != nil {
+			return err
+		}
+		if r.chainOf(v.CaseID) == nil {
+			return r.fail(v.CaseID, "finding %d belongs to a case not in the dump", v.ID)
+		}
+		b.Findings = append(b.Findings, v.domain())
+	case TypeScoreDay:
+		var v scoreDayRec
+		if err := strict(line, &v); err != nil {
+			return r.fail(0, "bad score_day: %v", err)
+		}
+		e := tongban.ScoreEntry{ScoreKey: tongban.ScoreKey{Dim: v.Dim, Period: v.Day, Key: v.Key}, ScoreCounts: v.domain()}
+		if err := r.orderScore(typ, e.ScoreKey); err != nil {
+			return err
+		}
+		r.addDay(e.ScoreKey, &e.ScoreCounts)
+		b.ScoreDays = append(b.ScoreDays, e)
+	case TypeScoreMonth:
+		var v scoreMonthRec
+		if err := strict(line, &v); err != nil {
+			return r.fail(0, "bad score_month: %v", err)
+		}
+		e := tongban.ScoreEntry{ScoreKey: tongban.ScoreKey{Dim: v.Dim, Period: v.Month, Key: v.Key}, ScoreCounts: v.domain()}
+		if err := r.orderScore(typ, e.ScoreKey); err != nil {
+			return err
+		}
+		if err := r.checkMonth(e.ScoreKey, &e.ScoreCounts); err != nil {
+			return err
+		}
+		b.ScoreMonths = append(b.ScoreMonths, e)
 	default:
 		return r.fail(0, "unknown record type %q", typ)
 	}

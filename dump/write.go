@@ -142,9 +142,54 @@ func writeAll(ctx context.Context, snap tongban.Snapshot, e *encoder) error {
 	}); err != nil {
 		return err
 	}
-	return pages(ctx, pageSize, snap.DumpPIIAccess, func(a tongban.PIIAccess) (int64, error) {
+	if err := pages(ctx, pageSize, snap.DumpPIIAccess, func(a tongban.PIIAccess) (int64, error) {
 		return a.ID, e.record(TypePIIAccess, toPII(&a))
+	}); err != nil {
+		return err
+	}
+	if err := pages(ctx, pageSize, snap.DumpAlarms, func(a *tongban.Alarm) (int64, error) {
+		return a.ID, e.record(TypeAlarm, toAlarm(a))
+	}); err != nil {
+		return err
+	}
+	if err := pages(ctx, pageSize, snap.DumpFindings, func(f *tongban.Finding) (int64, error) {
+		return f.ID, e.record(TypeFinding, toFinding(f))
+	}); err != nil {
+		return err
+	}
+	if err := scorePages(ctx, pageSize, snap.DumpScoreDays, func(s *tongban.ScoreEntry) error {
+		return e.record(TypeScoreDay, toScoreDay(s))
+	}); err != nil {
+		return err
+	}
+	return scorePages(ctx, pageSize, snap.DumpScoreMonths, func(s *tongban.ScoreEntry) error {
+		return e.record(TypeScoreMonth, toScoreMonth(s))
 	})
+}
+
+// scorePages is pages for the score tables, keyed by (dim, period, key).
+func scorePages(ctx context.Context, limit int, read func(ctx context.Context, after *tongban.ScoreKey, limit int) ([]tongban.ScoreEntry, error), emit func(*tongban.ScoreEntry) error) error {
+	var last *tongban.ScoreKey
+	for {
+		page, err := read(ctx, last, limit)
+		if err != nil {
+			return err
+		}
+		for i := range page {
+			s := &page[i]
+			if last != nil && s.ScoreKey.Compare(*last) <= 0 {
+				return fmt.Errorf("store returned score row %v after %v: pages must be in (dim, period, key) order", s.ScoreKey, *last)
+			}
+			if err := emit(s); err != nil {
+				return err
+			}
+			k := s.ScoreKey
+			last = &k
+		}
+		if len(page) < limit {
+			return nil
+		}
+	}
 }
 
 // pages reads every record through a keyset-paginated read and hands each

@@ -36,7 +36,7 @@ func (e *Engine) plan(ctx context.Context, c *tongban.Case) []supervise.Spec {
 	if def := e.Workflows[c.Workflow]; def != nil {
 		step = def.Step(c.Step)
 	}
-	return e.SuperviseConfig().Plan(c, cat, step, e.Calendar())
+	return applicationPlan(c, e.SuperviseConfig().Plan(c, cat, step, e.Calendar()))
 }
 
 // centre is the command centre's code: alarms on a case no department
@@ -298,7 +298,11 @@ func (e *Engine) raiseDueOpts(ctx context.Context, id int64, now time.Time, hist
 				return n, err
 			}
 		}
-		err = e.raise(ctx, c, sp, at, orders)
+		if sp.Scope == tongban.AlarmScopeAutoAccept {
+			err = e.autoAccept(ctx, c, at)
+		} else {
+			err = e.raise(ctx, c, sp, at, orders)
+		}
 		if isConflict(err) {
 			conflicts++
 			continue

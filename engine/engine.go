@@ -32,9 +32,11 @@ type Engine struct {
 	Log       *slog.Logger
 	// Supervision configures alarms and scorecards; nil: supervise.Default().
 	Supervision *supervise.Config
-	cal         atomic.Pointer[calendar.Calendar]
-	ref         refCache
-	sessions    sessionCache
+	// Text is search, routing, duplicates and hot issues (text.go).
+	Text     *Text
+	cal      atomic.Pointer[calendar.Calendar]
+	ref      refCache
+	sessions sessionCache
 }
 
 // New returns an engine over the store with the built-in workflows and the
@@ -45,6 +47,7 @@ func New(ctx context.Context, store tongban.Store) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{Store: store, Workflows: wfs, Now: tongban.Now, Log: slog.Default()}
+	e.Text = newText(e)
 	if err := e.ReloadCalendar(ctx); err != nil {
 		return nil, err
 	}
@@ -247,6 +250,8 @@ func (e *Engine) Create(ctx context.Context, actor Actor, in NewCase) (*tongban.
 	if err := e.Store.CreateCase(ctx, c, ev); err != nil {
 		return nil, err
 	}
+	e.Text.observe(c)
+	e.Text.autoDispatch(ctx, c)
 	return c, nil
 }
 
@@ -356,7 +361,7 @@ func (e *Engine) Allowed(actor Actor, c *tongban.Case) []ActionInfo {
 		if actor.User == nil && actor.APIKey != nil {
 			break // machine clients file and read; people act
 		}
-		if !workflow.Permitted(a, c, actor.User) || !workflow.Holds(a, c, env) {
+		if !(workflow.Permitted(a, c, actor.User) || onBehalf(a, c, actor.User)) || !workflow.Holds(a, c, env) {
 			continue
 		}
 		if slices.ContainsFunc(out, func(x ActionInfo) bool { return x.Name == a.Name }) {
@@ -385,7 +390,9 @@ func (e *Engine) Act(ctx context.Context, actor Actor, ref, action string, raw m
 		// A caller who named no version acts on the case as it is now: if
 		// someone else (or an alarm) changed it in between, judge the
 		// action again against the new state rather than fail.
-		if err == nil || pinned || tongban.AsError(err) != tongban.ErrConflict || attempt == 2 {
+		// Parallel departments answer an application at once: let every
+		// opinion through the joins rather than fail it after three tries.
+		if err == nil || pinned || tongban.AsError(err) != tongban.ErrConflict || attempt == 2 && c.Kind != tongban.KindApplication || attempt == 30 {
 			return c2, ev, err
 		}
 		if c, err = e.Store.Case(ctx, c.ID); err != nil {
@@ -410,7 +417,7 @@ func (e *Engine) act(ctx context.Context, actor Actor, c *tongban.Case, action s
 	if actor.APIKey != nil && actor.User == nil {
 		return nil, nil, tongban.ErrForbidden
 	}
-	if !workflow.Permitted(a, c, actor.User) {
+	if !workflow.Permitted(a, c, actor.User) && !onBehalf(a, c, actor.User) {
 		return nil, nil, tongban.ErrForbidden
 	}
 	if v, ok := raw["version"]; ok {
@@ -431,7 +438,7 @@ func (e *Engine) act(ctx context.Context, actor Actor, c *tongban.Case, action s
 			return nil, nil, tongban.FieldError("note", "备注不能超过1000字", "note must be at most 1000 characters")
 		}
 	}
-	in, err := workflow.ParseInput(a, raw)
+	in, err := workflow.ParseInput(a, applicationInput(c, raw))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -444,7 +451,8 @@ func (e *Engine) act(ctx context.Context, actor Actor, c *tongban.Case, action s
 		DeptExists: func(code string) bool {
 			d, err := e.Department(ctx, code)
 			return err == nil && !d.Disabled
-		}}
+		},
+		FindCase: func(ref string) (*tongban.Case, error) { return e.Find(ctx, ref) }}
 	if !workflow.Holds(a, c, env) {
 		return nil, nil, tongban.Errorf(tongban.EConflict, "当前条件下不能进行此操作", "this action's condition does not hold now")
 	}
@@ -460,6 +468,7 @@ func (e *Engine) act(ctx context.Context, actor Actor, c *tongban.Case, action s
 	} else if def.Step(to).CaseDeadline {
 		c.StepDeadline = e.stepDeadline(def.Step(to), c, now) // the case deadline may have moved
 	}
+	applicationStep(c)
 	if def.Step(to).Final {
 		c.Status, c.ClosedAt, c.StepDeadline, c.Pending = tongban.StatusClosed, &now, nil, nil
 	} else {
@@ -481,5 +490,7 @@ func (e *Engine) act(ctx context.Context, actor Actor, c *tongban.Case, action s
 	if err := e.Store.UpdateCase(ctx, c, version, ev); err != nil {
 		return nil, nil, err
 	}
+	e.Text.observe(c)
+	e.propagateMerged(ctx, c, ev)
 	return c, ev, nil
 }

@@ -226,7 +226,7 @@ func TestRequestLife(t *testing.T) {
 	f.chain(c)
 
 	// dispatch step
-	f.allowed(c, map[*tongban.User][]string{f.disp: {"dispatch", "close"}}, nil)
+	f.allowed(c, map[*tongban.User][]string{f.disp: {"dispatch", "close", "merge"}}, nil)
 	at := received.Add(time.Hour)
 	_, _, err := f.tryAct(at, f.hCGJ, c.TrackingCode, "dispatch", map[string]any{"department": "cgj"})
 	wantCode(t, err, tongban.ENotFound, "handler acting on a case not in their department")
@@ -271,7 +271,7 @@ func TestRequestLife(t *testing.T) {
 	if _, err := f.e.Get(f.ctx, engine.Actor{User: f.hCGJ}, c.TrackingCode); tongban.ErrorCode(err) != tongban.ENotFound {
 		t.Errorf("returned case still visible to the department that returned it: %v", err)
 	}
-	f.allowed(c, map[*tongban.User][]string{f.disp: {"dispatch", "close"}}, nil)
+	f.allowed(c, map[*tongban.User][]string{f.disp: {"dispatch", "close", "merge"}}, nil)
 
 	// re-dispatch with a co-department
 	at = at.Add(time.Hour)
@@ -343,7 +343,7 @@ func TestRequestLife(t *testing.T) {
 	if c.Step != "dispatch" || c.Lead != "" || c.Transfers != 1 || c.First != "cgj" {
 		t.Fatalf("after request_transfer %+v", c)
 	}
-	f.allowed(c, map[*tongban.User][]string{f.disp: {"dispatch", "close"}}, nil)
+	f.allowed(c, map[*tongban.User][]string{f.disp: {"dispatch", "close", "merge"}}, nil)
 	// The first department stays accountable and can still see the case.
 	if _, err := f.e.Get(f.ctx, engine.Actor{User: f.hCGJ}, c.TrackingCode); err != nil {
 		t.Errorf("first department lost sight of the case during transfer: %v", err)
@@ -546,7 +546,7 @@ func TestConsultationAnsweredAtIntake(t *testing.T) {
 	if !c.Deadline.Equal(calendar.Default().DeadlineAfterWorkdays(at, 2)) {
 		t.Errorf("consultation deadline %v", c.Deadline)
 	}
-	f.allowed(c, map[*tongban.User][]string{f.disp: {"dispatch", "reply", "close"}, f.intake: {"reply"}}, nil)
+	f.allowed(c, map[*tongban.User][]string{f.disp: {"dispatch", "reply", "close", "merge"}, f.intake: {"reply"}}, nil)
 	_, _, err := f.tryAct(at, f.intake, c.TrackingCode, "reply", map[string]any{})
 	wantCode(t, err, tongban.EInvalid, "reply without text")
 	c = f.act(at, f.intake, c, "reply", map[string]any{"text": "入学报名时间为每年5月。", "note": "电话答复"})

@@ -123,7 +123,7 @@ func (db *DB) CreateCase(ctx context.Context, c *tongban.Case, first *tongban.Ev
 		row.Version, row.LastHash = 1, ev.Hash
 		args := append([]any{id}, caseArgs(&row)...)
 		b := &pgx.Batch{}
-		b.Queue(`INSERT INTO cases (`+caseCols+`) VALUES (`+placeholders(1, len(args))+`)`, args...)
+		b.Queue(insertCaseSQL(len(args)), append(args, textArgs(c)...)...)
 		queueEvent(b, &ev, &evID)
 		for i := range c.Attachments {
 			queueAttachment(b, id, &c.Attachments[i], &attIDs[i])
@@ -161,7 +161,7 @@ var updateCaseSQL = func() string {
 	}
 	n := len(cols)
 	// A write ends any alarm-scan lease on the case.
-	return `UPDATE cases SET ` + strings.Join(sets, ", ") + `, alarm_lease=NULL WHERE id=$` + strconv.Itoa(n+1) + ` AND version=$` + strconv.Itoa(n+2)
+	return `UPDATE cases SET ` + strings.Join(sets, ", ") + updateTextSQL(n+3) + `, alarm_lease=NULL WHERE id=$` + strconv.Itoa(n+1) + ` AND version=$` + strconv.Itoa(n+2)
 }()
 
 // UpdateCase writes the new state, adds new attachments (ID 0) and appends
@@ -177,6 +177,7 @@ func (db *DB) UpdateCase(ctx context.Context, c *tongban.Case, expectVersion int
 	var evID int64
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		args := append(caseArgs(c)[1:], c.ID, expectVersion) // kind is immutable
+		args = append(args, textArgs(c)...)
 		tag, err := tx.Exec(ctx, updateCaseSQL, args...)
 		if err != nil {
 			return err
@@ -276,6 +277,7 @@ func (db *DB) Events(ctx context.Context, caseID int64) ([]*tongban.Event, error
 type filter struct {
 	conds []string
 	args  []any
+	tsq   string // the placeholder of a full-text query, if any
 }
 
 // arg adds a parameter and returns its placeholder.
@@ -330,18 +332,16 @@ func where(f tongban.CaseFilter) *filter {
 	if !f.DueBefore.IsZero() {
 		w.add("deadline<" + w.arg(micros(f.DueBefore)))
 	}
-	for _, word := range strings.Fields(f.Query) {
-		p := w.arg("%" + escapeLike(word) + "%")
-		like := " ILIKE " + p + ` ESCAPE '!'`
-		w.add("(title" + like + " OR body" + like + " OR address" + like + " OR reply" + like + " OR tracking_code=" + w.arg(strings.ToUpper(word)) + ")")
+	switch code, tsq := searchQuery(f.Query); {
+	case code != "":
+		w.add("tracking_code=" + w.arg(code))
+	case tsq != "":
+		w.tsq = w.arg(tsq)
+		w.add("search_tsv @@ to_tsquery('simple', " + w.tsq + ")")
+	case strings.TrimSpace(f.Query) != "":
+		w.add("false") // a query without terms finds nothing
 	}
 	return w
-}
-
-// escapeLike escapes LIKE's wildcards with '!', which needs no care with
-// standard_conforming_strings.
-func escapeLike(s string) string {
-	return strings.NewReplacer(`!`, `!!`, `%`, `!%`, `_`, `!_`).Replace(s)
 }
 
 func orderBy(sort string) string {
@@ -369,8 +369,12 @@ func (db *DB) ListCases(ctx context.Context, f tongban.CaseFilter) (*tongban.Cas
 		return nil, err
 	}
 	cond := w.sql()
+	order := orderBy(f.Sort)
+	if w.tsq != "" && f.Sort == "" { // best match first
+		order = ` ORDER BY ts_rank_cd(search_tsv, to_tsquery('simple', ` + w.tsq + `)) DESC, id DESC`
+	}
 	lim, off := w.arg(limit), w.arg(max(f.Offset, 0))
-	rows, err := db.pool.Query(ctx, `SELECT `+caseCols+` FROM cases`+cond+orderBy(f.Sort)+` LIMIT `+lim+` OFFSET `+off, w.args...)
+	rows, err := db.pool.Query(ctx, `SELECT `+caseCols+` FROM cases`+cond+order+` LIMIT `+lim+` OFFSET `+off, w.args...)
 	cases, err := collect(rows, err, scanCase)
 	if err != nil {
 		return nil, err

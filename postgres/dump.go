@@ -3,6 +3,9 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/tongban/tongban"
@@ -12,6 +15,8 @@ import (
 // query sees the database as of the transaction's first statement.
 type snapshot struct {
 	tx pgx.Tx
+	// The dimensions of score_days and score_months, bytewise, once read.
+	dayDims, monthDims []string
 }
 
 // Snapshot opens a consistent read-only view of the database.
@@ -114,6 +119,95 @@ func (s *snapshot) DumpPIIAccess(ctx context.Context, afterID int64, limit int) 
 	})
 }
 
+var alarmColNames = []string{"id", "case_id", "kind", "scope", "colour", "deadline", "due_at", "raised_at", "cleared_at", "dept", "person", "category"}
+
+func (s *snapshot) DumpAlarms(ctx context.Context, afterID int64, limit int) ([]*tongban.Alarm, error) {
+	rows, err := s.tx.Query(ctx, `SELECT `+strings.Join(alarmColNames, ", ")+` FROM alarms WHERE id > $1 ORDER BY id LIMIT $2`, afterID, limit)
+	return collect(rows, err, func(r scanner) (*tongban.Alarm, error) {
+		var a tongban.Alarm
+		var deadline, due, raised int64
+		var cleared *int64
+		if err := r.Scan(&a.ID, &a.CaseID, &a.Kind, &a.Scope, &a.Colour, &deadline, &due, &raised, &cleared, &a.Dept, &a.Person, &a.Category); err != nil {
+			return nil, err
+		}
+		a.Deadline, a.DueAt, a.RaisedAt, a.ClearedAt = fromMicros(deadline), fromMicros(due), fromMicros(raised), ptrMicros(cleared)
+		return &a, nil
+	})
+}
+
+var findingColNames = []string{"id", "case_id", "dept", "person", "kind", "reason", "outcome", "by_login", "at"}
+
+func (s *snapshot) DumpFindings(ctx context.Context, afterID int64, limit int) ([]*tongban.Finding, error) {
+	rows, err := s.tx.Query(ctx, `SELECT `+strings.Join(findingColNames, ", ")+` FROM findings WHERE id > $1 ORDER BY id LIMIT $2`, afterID, limit)
+	return collect(rows, err, func(r scanner) (*tongban.Finding, error) {
+		var f tongban.Finding
+		var at int64
+		if err := r.Scan(&f.ID, &f.CaseID, &f.Dept, &f.Person, &f.Kind, &f.Reason, &f.Outcome, &f.By, &at); err != nil {
+			return nil, err
+		}
+		f.At = fromMicros(at)
+		return &f, nil
+	})
+}
+
+func (s *snapshot) DumpScoreDays(ctx context.Context, after *tongban.ScoreKey, limit int) ([]tongban.ScoreEntry, error) {
+	return s.dumpScores(ctx, "score_days", "day", &s.dayDims, after, limit)
+}
+
+func (s *snapshot) DumpScoreMonths(ctx context.Context, after *tongban.ScoreKey, limit int) ([]tongban.ScoreEntry, error) {
+	return s.dumpScores(ctx, "score_months", "month", &s.monthDims, after, limit)
+}
+
+// dumpScores pages through a score table in (dim, period, key) order,
+// strings bytewise whatever the database's collation: the few dimensions
+// are listed once and sorted here, and each is read by the primary key
+// index (dim equal, then period) with keys compared in the "C" collation.
+func (s *snapshot) dumpScores(ctx context.Context, table, period string, dims *[]string, after *tongban.ScoreKey, limit int) ([]tongban.ScoreEntry, error) {
+	if *dims == nil {
+		rows, err := s.tx.Query(ctx, `SELECT DISTINCT dim FROM `+table)
+		ds, err := collect(rows, err, func(r scanner) (string, error) {
+			var d string
+			return d, r.Scan(&d)
+		})
+		if err != nil {
+			return nil, err
+		}
+		slices.Sort(ds)
+		*dims = append([]string{}, ds...)
+	}
+	cols := `SELECT dim, ` + period + `, key, ` + plainScoreCols + ` FROM ` + table + ` WHERE dim = $1`
+	var out []tongban.ScoreEntry
+	for _, dim := range *dims {
+		if len(out) >= limit {
+			break
+		}
+		q, args := cols, []any{dim}
+		if after != nil {
+			if dim < after.Dim {
+				continue
+			}
+			if dim == after.Dim {
+				q += ` AND (` + period + ` > $2 OR (` + period + ` = $2 AND key COLLATE "C" > $3))`
+				args = append(args, int64(after.Period), after.Key)
+			}
+		}
+		q += ` ORDER BY ` + period + `, key COLLATE "C" LIMIT ` + strconv.Itoa(limit-len(out))
+		rows, err := s.tx.Query(ctx, q, args...)
+		page, err := collect(rows, err, func(r scanner) (tongban.ScoreEntry, error) {
+			var e tongban.ScoreEntry
+			var p int64
+			err := r.Scan(append([]any{&e.Dim, &p, &e.Key}, scoreDests(&e.ScoreCounts)...)...)
+			e.Period = int(p)
+			return e, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+	}
+	return out, nil
+}
+
 // Load copies the batch in with COPY, in one transaction. Its commit does
 // not wait for the WAL flush (synchronous_commit off): FinishLoad's commit
 // does, and makes every batch before it durable.
@@ -186,15 +280,42 @@ func (db *DB) Load(ctx context.Context, b *tongban.LoadBatch) error {
 		}); err != nil {
 			return err
 		}
-		return copyIn("pii_access", []string{"id", "case_id", "user_id", "login", "reason", "at"}, len(b.PIIAccess), func(i int) []any {
+		if err := copyIn("pii_access", []string{"id", "case_id", "user_id", "login", "reason", "at"}, len(b.PIIAccess), func(i int) []any {
 			a := b.PIIAccess[i]
 			return []any{a.ID, a.CaseID, a.UserID, a.Login, a.Reason, micros(a.At)}
+		}); err != nil {
+			return err
+		}
+		if err := copyIn("alarms", alarmColNames, len(b.Alarms), func(i int) []any {
+			a := b.Alarms[i]
+			return []any{a.ID, a.CaseID, a.Kind, a.Scope, a.Colour, micros(a.Deadline), micros(a.DueAt), micros(a.RaisedAt), nullMicros(a.ClearedAt),
+				a.Dept, a.Person, a.Category}
+		}); err != nil {
+			return err
+		}
+		if err := copyIn("findings", findingColNames, len(b.Findings), func(i int) []any {
+			f := b.Findings[i]
+			return []any{f.ID, f.CaseID, f.Dept, f.Person, f.Kind, f.Reason, f.Outcome, f.By, micros(f.At)}
+		}); err != nil {
+			return err
+		}
+		if err := copyIn("score_days", append([]string{"dim", "day", "key"}, scoreCols...), len(b.ScoreDays), func(i int) []any {
+			return scoreEntryRow(&b.ScoreDays[i])
+		}); err != nil {
+			return err
+		}
+		return copyIn("score_months", append([]string{"dim", "month", "key"}, scoreCols...), len(b.ScoreMonths), func(i int) []any {
+			return scoreEntryRow(&b.ScoreMonths[i])
 		})
 	})
 }
 
+func scoreEntryRow(e *tongban.ScoreEntry) []any {
+	return append([]any{e.Dim, int64(e.Period), e.Key}, scoreVals(&e.ScoreCounts)...)
+}
+
 // identityTables are the tables whose id is an identity column.
-var identityTables = []string{"departments", "users", "api_keys", "cases", "events", "attachments", "pii_access"}
+var identityTables = []string{"departments", "users", "api_keys", "cases", "events", "attachments", "pii_access", "alarms", "findings"}
 
 // FinishLoad sets every identity sequence past the largest loaded id, so
 // new rows get fresh IDs, and commits synchronously (see Load).
@@ -216,6 +337,7 @@ func (db *DB) IsEmpty(ctx context.Context) (bool, error) {
 	err := db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM departments) OR EXISTS (SELECT 1 FROM users)
 		OR EXISTS (SELECT 1 FROM categories) OR EXISTS (SELECT 1 FROM calendar_overrides) OR EXISTS (SELECT 1 FROM api_keys)
 		OR EXISTS (SELECT 1 FROM cases) OR EXISTS (SELECT 1 FROM events) OR EXISTS (SELECT 1 FROM attachments)
-		OR EXISTS (SELECT 1 FROM pii_access)`).Scan(&found)
+		OR EXISTS (SELECT 1 FROM pii_access) OR EXISTS (SELECT 1 FROM alarms) OR EXISTS (SELECT 1 FROM findings)
+		OR EXISTS (SELECT 1 FROM score_days) OR EXISTS (SELECT 1 FROM score_months)`).Scan(&found)
 	return !found, err
 }

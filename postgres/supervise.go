@@ -167,7 +167,7 @@ func insertCase(ctx context.Context, tx pgx.Tx, c *tongban.Case, first *tongban.
 	args := append([]any{id}, caseArgs(c)...)
 	var evID int64
 	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO cases (`+caseCols+`) VALUES (`+placeholders(1, len(args))+`)`, args...)
+	b.Queue(insertCaseSQL(len(args)), append(args, textArgs(c)...)...)
 	queueEvent(b, first, &evID)
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		if isUnique(err) {

@@ -318,7 +318,11 @@ type createInput struct {
 	Requester    tongban.Requester `json:"requester"`
 	Confidential bool              `json:"confidential"`
 	Channel      string            `json:"channel"`
-	Attachments  []struct {
+	// An application (kind "application") names its matter, applicant and form.
+	Matter      string                     `json:"matter"`
+	Applicant   *tongban.Applicant         `json:"applicant"`
+	Form        map[string]json.RawMessage `json:"form"`
+	Attachments []struct {
 		Name string `json:"name"`
 		Data string `json:"content_base64"`
 	} `json:"attachments"`
@@ -336,6 +340,10 @@ func (s *Server) apiCreateCase(w http.ResponseWriter, r *http.Request) {
 	var in createInput
 	if err := decodeJSON(w, r, maxCreateJSON, &in); err != nil {
 		s.fail(w, r, err)
+		return
+	}
+	if in.Kind == tongban.KindApplication {
+		s.apiCreateApplication(w, r, a, &in)
 		return
 	}
 	nc := engine.NewCase{Kind: in.Kind, Type: in.Type, Category: in.Category, Title: in.Title, Body: in.Body, Address: in.Address,
@@ -493,6 +501,7 @@ func (s *Server) apiListCases(w http.ResponseWriter, r *http.Request) {
 	views := make([]*caseView, len(page.Cases))
 	for i, c := range page.Cases {
 		views[i] = s.caseSummary(c)
+		views[i].Snippet = searchSnippet(c, f.Query)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"cases": views, "total": page.Total, "page": f.Offset/f.Limit + 1, "per_page": f.Limit})
 }

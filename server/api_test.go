@@ -87,7 +87,7 @@ func TestAPIRequestLife(t *testing.T) {
 	if got2 := f.apiGet("disp", strings.ToLower(code[:4])+"-"+code[4:]); got2.ID != c.ID {
 		t.Errorf("GET by normalised code found %d", got2.ID)
 	}
-	f.apiWantActions(code, map[string][]string{"disp": {"dispatch", "close"}}, "h.cgj", "head.cgj", "h.zjj", "head.zjj", "h.swj")
+	f.apiWantActions(code, map[string][]string{"disp": {"dispatch", "close", "merge"}}, "h.cgj", "head.cgj", "h.zjj", "head.zjj", "h.swj")
 
 	// Requester reveal is logged.
 	status, body = f.apiDo("GET", "/api/v1/cases/"+id+"/requester?reason=回访", "disp", nil)
@@ -269,7 +269,7 @@ func TestAPIPublicCreateAndConsultation(t *testing.T) {
 	if c.Channel != tongban.ChannelWeb {
 		t.Errorf("public channel %q", c.Channel)
 	}
-	f.apiWantActions(tv.TrackingCode, map[string][]string{"disp": {"dispatch", "reply", "close"}, "intake": {"reply"}}, "h.cgj", "head.cgj", "h.zjj", "head.zjj", "h.swj")
+	f.apiWantActions(tv.TrackingCode, map[string][]string{"disp": {"dispatch", "reply", "close", "merge"}, "intake": {"reply"}}, "h.cgj", "head.cgj", "h.zjj", "head.zjj", "h.swj")
 	c = f.apiAct("intake", tv.TrackingCode, "reply", map[string]any{"text": "每年5月报名。"})
 	if c.Step != "rating" {
 		t.Fatalf("direct reply led to %s", c.Step)

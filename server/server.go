@@ -66,6 +66,8 @@ func (s *Server) routes() {
 	s.open311Routes()
 	s.uiRoutes()
 	s.superviseRoutes()
+	s.textRoutes()
+	s.matterRoutes()
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {

@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"math"
 	"net/http"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/tongban/tongban"
 	"github.com/tongban/tongban/engine"
+	"github.com/tongban/tongban/textproc"
 	"github.com/tongban/tongban/workflow"
 )
 
@@ -158,6 +160,13 @@ func (s *Server) tabsFor(u *tongban.User) []*inboxTab {
 		add("review", func(f *tongban.CaseFilter) { f.Steps, f.LeadDept = []string{"review"}, u.Dept })
 		add("extension", func(f *tongban.CaseFilter) { f.Steps, f.LeadDept, f.Pending = []string{"handle"}, u.Dept, "extension" })
 	}
+	if u.HasAny(tongban.RoleHandler, tongban.RoleHead) {
+		add("orders", func(f *tongban.CaseFilter) {
+			f.Kind, f.Status, f.LeadDept = tongban.KindTask, tongban.StatusOpen, u.Dept
+		})
+	} else if u.Has(tongban.RoleSupervisor) {
+		add("orders", func(f *tongban.CaseFilter) { f.Kind, f.Status = tongban.KindTask, tongban.StatusOpen })
+	}
 	add("all", func(f *tongban.CaseFilter) {})
 	return tabs
 }
@@ -169,6 +178,7 @@ type caseRow struct {
 	StepLabel    string
 	LeadName     string
 	Clock        engine.ClockState
+	Snippet      []textproc.Segment
 }
 
 func (s *Server) uiInbox(w http.ResponseWriter, r *http.Request) {
@@ -227,7 +237,7 @@ func (s *Server) uiInbox(w http.ResponseWriter, r *http.Request) {
 	}
 	rows := make([]caseRow, len(page.Cases))
 	for i, c := range page.Cases {
-		rows[i] = caseRow{Case: c, CategoryName: lk.cat(c.Category), StepLabel: s.stepLabelIn(v.Lang, c), LeadName: lk.dept(c.Lead), Clock: s.Engine.Clock(c)}
+		rows[i] = caseRow{Case: c, CategoryName: lk.cat(c.Category), StepLabel: s.stepLabelIn(v.Lang, c), LeadName: lk.dept(c.Lead), Clock: s.Engine.Clock(c), Snippet: searchSnippet(c, f.Query)}
 	}
 	pages := max(1, (page.Total+f.Limit-1)/f.Limit)
 	cur1 := f.Offset/f.Limit + 1
@@ -319,6 +329,11 @@ type caseData struct {
 	Actions   []actionForm
 	Depts     []*tongban.Department
 	Pending   *tongban.Pending
+	// Suggestions and Duplicates help the dispatcher (text.go).
+	Suggestions []suggestionRow
+	Duplicates  []engine.Duplicate
+	// Supervision and SupervisionSide are the supervision panels (ui_supervise.go).
+	Supervision, SupervisionSide template.HTML
 }
 
 func (s *Server) uiCase(w http.ResponseWriter, r *http.Request) {
@@ -447,6 +462,8 @@ func (s *Server) showCase(w http.ResponseWriter, r *http.Request, c *tongban.Cas
 			v.Error = v.T("submit.failed")
 		}
 	}
+	s.textPanels(r, a.User, c, lk, d)
+	d.Supervision, d.SupervisionSide = s.supervisionPanels(r, v, c, lk)
 	v.D = d
 	s.render(w, r, status, "case", v)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tongban/tongban"
 	"github.com/tongban/tongban/engine"
+	"github.com/tongban/tongban/textproc"
 	"github.com/tongban/tongban/workflow"
 )
 
@@ -24,6 +25,8 @@ type caseView struct {
 	ActionForms  []engine.ActionInfo `json:"action_forms,omitempty"`
 	CanReveal    bool                `json:"can_reveal_requester"`
 	Event        *tongban.Event      `json:"event,omitempty"`
+	// Snippet is the text around a search query's matches, in list results.
+	Snippet []textproc.Segment `json:"snippet,omitempty"`
 }
 
 func (s *Server) stepLabel(c *tongban.Case) string {
@@ -51,6 +54,7 @@ func (s *Server) caseSummary(c *tongban.Case) *caseView {
 	}
 	clock := s.Engine.Clock(c)
 	v.Clock = &clock
+	applicationView(v)
 	v.Actions = []string{}
 	v.Attachments = nil
 	return v

@@ -129,6 +129,9 @@ func (db *DB) CreateCase(ctx context.Context, c *tongban.Case, first *tongban.Ev
 			}
 		}
 		c.ID, c.Version, c.LastHash = id, 1, first.Hash
+		if err := db.indexText(ctx, tx, id, c.Title, c.Body, c.Reply, c.Address); err != nil {
+			return err
+		}
 		return db.applyDerived(ctx, tx, c, first)
 	})
 	if err == nil {
@@ -147,6 +150,10 @@ func (db *DB) UpdateCase(ctx context.Context, c *tongban.Case, expectVersion int
 			sets[i] = strings.TrimSpace(sets[i]) + "=?"
 		}
 		args = append(args, c.ID, expectVersion)
+		reindex, err := textChanged(ctx, tx, c)
+		if err != nil {
+			return err
+		}
 		// A write ends any alarm-scan lease on the case.
 		res, err := db.execTx(ctx, tx, `UPDATE cases SET `+strings.Join(sets, ", ")+`, alarm_lease=NULL WHERE id=? AND version=?`, args...)
 		if err != nil {
@@ -154,6 +161,11 @@ func (db *DB) UpdateCase(ctx context.Context, c *tongban.Case, expectVersion int
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return tongban.ErrConflict
+		}
+		if reindex {
+			if err := db.indexText(ctx, tx, c.ID, c.Title, c.Body, c.Reply, c.Address); err != nil {
+				return err
+			}
 		}
 		for i := range c.Attachments {
 			a := &c.Attachments[i]
@@ -306,16 +318,32 @@ func where(f tongban.CaseFilter) (string, []any) {
 	if !f.DueBefore.IsZero() {
 		add("deadline<?", micros(f.DueBefore))
 	}
-	if q := strings.TrimSpace(f.Query); q != "" {
-		for _, w := range strings.Fields(q) {
-			like := "%" + escapeLike(w) + "%"
-			add(`(title LIKE ? ESCAPE '\' OR body LIKE ? ESCAPE '\' OR address LIKE ? ESCAPE '\' OR reply LIKE ? ESCAPE '\' OR tracking_code = ?)`, like, like, like, like, strings.ToUpper(w))
-		}
+	switch code, match := searchQuery(f.Query); {
+	case code != "":
+		add("tracking_code=?", code)
+	case match == "" && strings.TrimSpace(f.Query) != "":
+		add("0") // a query without terms finds nothing
 	}
 	if len(conds) == 0 {
 		return "", nil
 	}
 	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// from returns the FROM clause and WHERE clause of a case filter: with a
+// full-text query, the FTS table joined to cases.
+func from(f tongban.CaseFilter) (from, cond string, args []any, fts bool) {
+	w, args := where(f)
+	_, match := searchQuery(f.Query)
+	if match == "" {
+		return " FROM cases", w, args, false
+	}
+	if w == "" {
+		w = " WHERE case_fts MATCH ?"
+	} else {
+		w = " WHERE case_fts MATCH ? AND " + strings.TrimPrefix(w, " WHERE ")
+	}
+	return " FROM case_fts JOIN cases ON cases.id = case_fts.rowid", w, append([]any{match}, args...), true
 }
 
 func escapeLike(s string) string {
@@ -345,16 +373,20 @@ func orderBy(sort string) string {
 
 // ListCases returns one page of cases matching f and the total count.
 func (db *DB) ListCases(ctx context.Context, f tongban.CaseFilter) (*tongban.CasePage, error) {
-	w, args := where(f)
+	fr, w, args, fts := from(f)
 	limit := f.Limit
 	if limit <= 0 || limit > 500 {
 		limit = 50
 	}
 	page := &tongban.CasePage{Cases: []*tongban.Case{}}
-	if err := db.queryRow(ctx, `SELECT count(*) FROM cases`+w, args...).Scan(&page.Total); err != nil {
+	if err := db.queryRow(ctx, `SELECT count(*)`+fr+w, args...).Scan(&page.Total); err != nil {
 		return nil, err
 	}
-	rows, err := db.query(ctx, `SELECT `+caseCols+` FROM cases`+w+orderBy(f.Sort)+` LIMIT ? OFFSET ?`, append(args, limit, max(f.Offset, 0))...)
+	order := orderBy(f.Sort)
+	if fts && f.Sort == "" {
+		order = ` ORDER BY ` + ftsRank + `, cases.id DESC` // best match first
+	}
+	rows, err := db.query(ctx, `SELECT `+caseCols+fr+w+order+` LIMIT ? OFFSET ?`, append(args, limit, max(f.Offset, 0))...)
 	if err != nil {
 		return nil, err
 	}
@@ -371,8 +403,8 @@ func (db *DB) ListCases(ctx context.Context, f tongban.CaseFilter) (*tongban.Cas
 
 // CountCases counts cases matching f.
 func (db *DB) CountCases(ctx context.Context, f tongban.CaseFilter) (int, error) {
-	w, args := where(f)
+	fr, w, args, _ := from(f)
 	var n int
-	err := db.queryRow(ctx, `SELECT count(*) FROM cases`+w, args...).Scan(&n)
+	err := db.queryRow(ctx, `SELECT count(*)`+fr+w, args...).Scan(&n)
 	return n, err
 }

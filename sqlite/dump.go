@@ -123,6 +123,60 @@ func (s *snapshot) DumpPIIAccess(ctx context.Context, afterID int64, limit int) 
 	}, `SELECT id, case_id, user_id, login, reason, at FROM pii_access WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit)
 }
 
+const alarmCols = `id, case_id, kind, scope, colour, deadline, due_at, raised_at, cleared_at, dept, person, category`
+
+func (s *snapshot) DumpAlarms(ctx context.Context, afterID int64, limit int) ([]*tongban.Alarm, error) {
+	return queryAll(ctx, s.tx, func(r interface{ Scan(...any) error }) (*tongban.Alarm, error) {
+		var a tongban.Alarm
+		var deadline, due, raised int64
+		var cleared sql.NullInt64
+		if err := r.Scan(&a.ID, &a.CaseID, &a.Kind, &a.Scope, &a.Colour, &deadline, &due, &raised, &cleared, &a.Dept, &a.Person, &a.Category); err != nil {
+			return nil, err
+		}
+		a.Deadline, a.DueAt, a.RaisedAt, a.ClearedAt = fromMicros(deadline), fromMicros(due), fromMicros(raised), ptrMicros(cleared)
+		return &a, nil
+	}, `SELECT `+alarmCols+` FROM alarms WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit)
+}
+
+const findingCols = `id, case_id, dept, person, kind, reason, outcome, by_login, at`
+
+func (s *snapshot) DumpFindings(ctx context.Context, afterID int64, limit int) ([]*tongban.Finding, error) {
+	return queryAll(ctx, s.tx, func(r interface{ Scan(...any) error }) (*tongban.Finding, error) {
+		var f tongban.Finding
+		var at int64
+		if err := r.Scan(&f.ID, &f.CaseID, &f.Dept, &f.Person, &f.Kind, &f.Reason, &f.Outcome, &f.By, &at); err != nil {
+			return nil, err
+		}
+		f.At = fromMicros(at)
+		return &f, nil
+	}, `SELECT `+findingCols+` FROM findings WHERE id > ? ORDER BY id LIMIT ?`, afterID, limit)
+}
+
+func (s *snapshot) DumpScoreDays(ctx context.Context, after *tongban.ScoreKey, limit int) ([]tongban.ScoreEntry, error) {
+	return s.dumpScores(ctx, "score_days", "day", after, limit)
+}
+
+func (s *snapshot) DumpScoreMonths(ctx context.Context, after *tongban.ScoreKey, limit int) ([]tongban.ScoreEntry, error) {
+	return s.dumpScores(ctx, "score_months", "month", after, limit)
+}
+
+// dumpScores pages through a score table by its primary key; TEXT
+// columns compare bytewise (BINARY), as the dump orders them.
+func (s *snapshot) dumpScores(ctx context.Context, table, period string, after *tongban.ScoreKey, limit int) ([]tongban.ScoreEntry, error) {
+	q := `SELECT dim, ` + period + `, key, ` + plainScoreCols + ` FROM ` + table
+	args := []any{}
+	if after != nil {
+		q += ` WHERE (dim, ` + period + `, key) > (?, ?, ?)`
+		args = append(args, after.Dim, after.Period, after.Key)
+	}
+	q += ` ORDER BY dim, ` + period + `, key LIMIT ?`
+	return queryAll(ctx, s.tx, func(r interface{ Scan(...any) error }) (tongban.ScoreEntry, error) {
+		var e tongban.ScoreEntry
+		err := r.Scan(append([]any{&e.Dim, &e.Period, &e.Key}, scoreDests(&e.ScoreCounts)...)...)
+		return e, err
+	}, q, append(args, limit)...)
+}
+
 // Load inserts the batch with its IDs in one write (one savepoint of a
 // group commit).
 func (db *DB) Load(ctx context.Context, b *tongban.LoadBatch) error {
@@ -207,6 +261,25 @@ func (db *DB) Load(ctx context.Context, b *tongban.LoadBatch) error {
 					return []any{a.ID, a.CaseID, a.UserID, a.Login, a.Reason, micros(a.At)}
 				})
 			},
+			func() error {
+				return ins(`INSERT INTO alarms (`+alarmCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`, len(b.Alarms), func(i int) []any {
+					a := b.Alarms[i]
+					return []any{a.ID, a.CaseID, a.Kind, a.Scope, a.Colour, micros(a.Deadline), micros(a.DueAt), micros(a.RaisedAt), nullMicros(a.ClearedAt),
+						a.Dept, a.Person, a.Category}
+				})
+			},
+			func() error {
+				return ins(`INSERT INTO findings (`+findingCols+`) VALUES (?,?,?,?,?,?,?,?,?)`, len(b.Findings), func(i int) []any {
+					f := b.Findings[i]
+					return []any{f.ID, f.CaseID, f.Dept, f.Person, f.Kind, f.Reason, f.Outcome, f.By, micros(f.At)}
+				})
+			},
+			func() error {
+				return ins(insertScoreSQL("score_days", "day"), len(b.ScoreDays), func(i int) []any { return scoreEntryArgs(&b.ScoreDays[i]) })
+			},
+			func() error {
+				return ins(insertScoreSQL("score_months", "month"), len(b.ScoreMonths), func(i int) []any { return scoreEntryArgs(&b.ScoreMonths[i]) })
+			},
 		}
 		for _, step := range steps {
 			if err := step(); err != nil {
@@ -215,6 +288,16 @@ func (db *DB) Load(ctx context.Context, b *tongban.LoadBatch) error {
 		}
 		return nil
 	})
+}
+
+// insertScoreSQL inserts one score row as it is: a row already there is
+// an error, not added to.
+func insertScoreSQL(table, period string) string {
+	return `INSERT INTO ` + table + ` (dim, ` + period + `, key, ` + plainScoreCols + `) VALUES (` + placeholders(3+len(scoreCols)) + `)`
+}
+
+func scoreEntryArgs(e *tongban.ScoreEntry) []any {
+	return append([]any{e.Dim, e.Period, e.Key}, scoreVals(&e.ScoreCounts)...)
 }
 
 // FinishLoad has nothing to do: a new INTEGER PRIMARY KEY is max(id)+1.
@@ -226,6 +309,7 @@ func (db *DB) IsEmpty(ctx context.Context) (bool, error) {
 	err := db.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM departments) OR EXISTS (SELECT 1 FROM users)
 		OR EXISTS (SELECT 1 FROM categories) OR EXISTS (SELECT 1 FROM calendar_overrides) OR EXISTS (SELECT 1 FROM api_keys)
 		OR EXISTS (SELECT 1 FROM cases) OR EXISTS (SELECT 1 FROM events) OR EXISTS (SELECT 1 FROM attachments)
-		OR EXISTS (SELECT 1 FROM pii_access)`).Scan(&found)
+		OR EXISTS (SELECT 1 FROM pii_access) OR EXISTS (SELECT 1 FROM alarms) OR EXISTS (SELECT 1 FROM findings)
+		OR EXISTS (SELECT 1 FROM score_days) OR EXISTS (SELECT 1 FROM score_months)`).Scan(&found)
 	return !found, err
 }

@@ -100,6 +100,7 @@ func Open(path string) (*DB, error) {
 	db.read = r
 	db.wg.Add(1)
 	go db.writer()
+	db.rebuildInBackground()
 	return db, nil
 }
 

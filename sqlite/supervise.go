@@ -185,6 +185,9 @@ func (db *DB) insertCase(ctx context.Context, tx *sql.Tx, c *tongban.Case, first
 		return err
 	}
 	c.ID, c.Version, c.LastHash = id, 1, first.Hash
+	if err := db.indexText(ctx, tx, id, c.Title, c.Body, c.Reply, c.Address); err != nil {
+		return err
+	}
 	if err := db.applyDerived(ctx, tx, c, first); err != nil {
 		return err
 	}

@@ -80,6 +80,7 @@ func (s *suite) snapshotPages(t *testing.T) {
 	}
 	must(t, st.LogPIIAccess(ctx, &tongban.PIIAccess{CaseID: cases[0].ID, UserID: u.ID, Login: u.Login, Reason: "回访", At: at(4, 9, 0)}))
 	must(t, st.LogPIIAccess(ctx, &tongban.PIIAccess{CaseID: cases[2].ID, UserID: u.ID, Login: u.Login, Reason: "核实", At: at(4, 9, 1)}))
+	wantAlarms, wantFindings, wantDays, wantMonths := supervisionRecords(t, st, cases[1], cases[3])
 
 	snap, err := st.Snapshot(ctx)
 	must(t, err)
@@ -157,6 +158,142 @@ func (s *suite) snapshotPages(t *testing.T) {
 	if len(pii) != 2 || pii[0].CaseID != cases[0].ID || pii[1].Reason != "核实" || !pii[1].At.Equal(at(4, 9, 1)) {
 		t.Fatalf("DumpPIIAccess = %s", jsonOf(t, pii))
 	}
+	alarms := pageAll(t, 1, func(after int64, n int) ([]*tongban.Alarm, error) { return snap.DumpAlarms(ctx, after, n) },
+		func(a *tongban.Alarm) int64 { return a.ID })
+	if g, w := jsonOf(t, alarms), jsonOf(t, wantAlarms); g != w {
+		t.Fatalf("DumpAlarms\n got %s\nwant %s", g, w)
+	}
+	findings := pageAll(t, 1, func(after int64, n int) ([]*tongban.Finding, error) { return snap.DumpFindings(ctx, after, n) },
+		func(f *tongban.Finding) int64 { return f.ID })
+	if g, w := jsonOf(t, findings), jsonOf(t, wantFindings); g != w {
+		t.Fatalf("DumpFindings\n got %s\nwant %s", g, w)
+	}
+	readDays := func(after *tongban.ScoreKey, n int) ([]tongban.ScoreEntry, error) {
+		return snap.DumpScoreDays(ctx, after, n)
+	}
+	readMonths := func(after *tongban.ScoreKey, n int) ([]tongban.ScoreEntry, error) {
+		return snap.DumpScoreMonths(ctx, after, n)
+	}
+	for _, limit := range []int{1, 2, 3, 100} {
+		if g, w := jsonOf(t, scorePageAll(t, limit, readDays)), jsonOf(t, wantDays); g != w {
+			t.Fatalf("DumpScoreDays (pages of %d)\n got %s\nwant %s", limit, g, w)
+		}
+		if g, w := jsonOf(t, scorePageAll(t, limit, readMonths)), jsonOf(t, wantMonths); g != w {
+			t.Fatalf("DumpScoreMonths (pages of %d)\n got %s\nwant %s", limit, g, w)
+		}
+	}
+}
+
+// scorePageAll reads every score row through read in pages of limit,
+// checking that keys strictly increase and that a short page ends the list.
+func scorePageAll(t *testing.T, limit int, read func(after *tongban.ScoreKey, limit int) ([]tongban.ScoreEntry, error)) []tongban.ScoreEntry {
+	t.Helper()
+	all := []tongban.ScoreEntry{}
+	var last *tongban.ScoreKey
+	for {
+		page, err := read(last, limit)
+		must(t, err)
+		if len(page) > limit {
+			t.Fatalf("page of %d score rows, limit %d", len(page), limit)
+		}
+		for _, e := range page {
+			if last != nil && e.ScoreKey.Compare(*last) <= 0 {
+				t.Fatalf("score row %+v after %+v: pages not in (dim, period, key) order", e.ScoreKey, *last)
+			}
+			k := e.ScoreKey
+			last = &k
+		}
+		all = append(all, page...)
+		if len(page) == 0 {
+			return all
+		}
+	}
+}
+
+// supervisionRecords writes alarms (one cleared later), a finding and
+// scorecard rows — with the case writes and through AddScores, with keys
+// whose bytewise order differs from a linguistic one — and returns what a
+// snapshot should hold of them, in dump order.
+func supervisionRecords(t *testing.T, st tongban.Store, a, b *tongban.Case) ([]*tongban.Alarm, []*tongban.Finding, []tongban.ScoreEntry, []tongban.ScoreEntry) {
+	t.Helper()
+	ctx := t.Context()
+	var alarms []*tongban.Alarm
+	var findings []*tongban.Finding
+	var deltas []tongban.ScoreDelta
+	write := func(c *tongban.Case, d *tongban.Derived) *tongban.Event {
+		t.Helper()
+		ev, v := act(c, "note", c.Step, nil)
+		c.Derived = d
+		must(t, st.UpdateCase(ctx, c, v, ev))
+		deltas = append(deltas, d.Scores...)
+		for i := range d.Raise {
+			ra := d.Raise[i]
+			ra.Kind = c.Kind
+			alarms = append(alarms, &ra)
+		}
+		findings = append(findings, d.Findings...)
+		return ev
+	}
+	counts := func(n int64) tongban.ScoreCounts {
+		var s tongban.ScoreCounts
+		s.Received, s.HandlingSecs, s.Hist[13], s.Ratings[4], s.ValidComplaints = n, n*3600, n, 2*n, 3*n
+		return s
+	}
+	write(a, &tongban.Derived{
+		Raise: []tongban.Alarm{
+			{Scope: tongban.AlarmScopeCase, Colour: tongban.AlarmWarning, Deadline: at(20, 17, 30), DueAt: at(20, 0, 0), RaisedAt: at(20, 0, 1), Dept: "cg", Person: "zhang", Category: "lights"},
+			{Scope: tongban.AlarmScopeStep, Colour: tongban.AlarmYellow, Deadline: at(5, 17, 30), DueAt: at(5, 17, 31), RaisedAt: at(20, 0, 1), Dept: "cg", Category: "lights"},
+		},
+		Scores: []tongban.ScoreDelta{
+			{Day: 20250320, Dim: tongban.ByDepartment, Key: "cg", ScoreCounts: counts(1)},
+			{Day: 20250320, Dim: tongban.ByPerson, Key: "h.cgj", ScoreCounts: counts(2)},
+			{Day: 20250320, Dim: tongban.ByPerson, Key: "hz", ScoreCounts: counts(3)},
+			{Day: 20250320, Dim: tongban.ByPerson, Key: "Zhou", ScoreCounts: counts(4)},
+			{Day: 20250320, Dim: tongban.ByPerson, Key: "张三", ScoreCounts: counts(5)},
+		},
+	})
+	write(b, &tongban.Derived{
+		Raise:    []tongban.Alarm{{Scope: tongban.AlarmScopeReopen, Colour: tongban.AlarmFlag, Deadline: at(21, 9, 0), DueAt: at(21, 9, 0), RaisedAt: at(21, 9, 0), Dept: "jt", Person: "li", Category: "roads"}},
+		Findings: []*tongban.Finding{{Dept: "cg", Person: "zhang", Kind: tongban.FindingValidComplaint, Reason: "查实", Outcome: "通报批评", By: "sup", At: at(21, 10, 0)}},
+		Scores:   []tongban.ScoreDelta{{Day: 20250321, Dim: tongban.ByDepartment, Key: "cg", ScoreCounts: counts(6)}},
+	})
+	// Clearing: the flag on b is cleared at the event's time.
+	write(b, &tongban.Derived{ClearAll: true})
+	alarms[2].ClearedAt = ptr(b.UpdatedAt)
+	extra := []tongban.ScoreDelta{
+		{Day: 20250228, Dim: tongban.ByDepartment, Key: "cg", ScoreCounts: counts(7)},
+		{Day: 20250320, Dim: tongban.ByDepartment, Key: "cg", ScoreCounts: counts(8)}, // adds to a row
+		{Day: 20250101, Dim: tongban.ByCategory, Key: "lights", ScoreCounts: counts(9)},
+	}
+	must(t, st.AddScores(ctx, extra))
+	deltas = append(deltas, extra...)
+	for _, f := range findings {
+		if f.ID == 0 {
+			t.Fatal("finding not given an ID")
+		}
+	}
+	days := map[tongban.ScoreKey]*tongban.ScoreCounts{}
+	months := map[tongban.ScoreKey]*tongban.ScoreCounts{}
+	for _, d := range deltas {
+		for _, k := range []struct {
+			m map[tongban.ScoreKey]*tongban.ScoreCounts
+			k tongban.ScoreKey
+		}{{days, tongban.ScoreKey{Dim: d.Dim, Period: d.Day, Key: d.Key}}, {months, tongban.ScoreKey{Dim: d.Dim, Period: d.Day / 100, Key: d.Key}}} {
+			if k.m[k.k] == nil {
+				k.m[k.k] = &tongban.ScoreCounts{}
+			}
+			k.m[k.k].Add(&d.ScoreCounts)
+		}
+	}
+	sorted := func(m map[tongban.ScoreKey]*tongban.ScoreCounts) []tongban.ScoreEntry {
+		out := []tongban.ScoreEntry{}
+		for k, c := range m {
+			out = append(out, tongban.ScoreEntry{ScoreKey: k, ScoreCounts: *c})
+		}
+		slices.SortFunc(out, func(a, b tongban.ScoreEntry) int { return a.ScoreKey.Compare(b.ScoreKey) })
+		return out
+	}
+	return alarms, findings, sorted(days), sorted(months)
 }
 
 // A snapshot does not see writes made after it was opened.
@@ -229,6 +366,33 @@ func loadFixture(t *testing.T) *tongban.LoadBatch {
 		{ID: 72, CaseID: 1003, Name: "empty.pdf", ContentType: "application/pdf", Size: 0, SHA256: "bb", Data: []byte{}, CreatedAt: at(3, 9, 2)},
 	}
 	b.PIIAccess = []tongban.PIIAccess{{ID: 90, CaseID: 1000, UserID: 21, Login: "zhang", Reason: "回访", At: at(4, 9, 0)}}
+	b.Alarms = []*tongban.Alarm{
+		{ID: 40, CaseID: 1000, Kind: tongban.KindRequest, Scope: tongban.AlarmScopeCase, Colour: tongban.AlarmYellow, Deadline: at(20, 17, 30),
+			DueAt: at(20, 17, 31), RaisedAt: at(20, 17, 32), Dept: "cg", Person: "zhang", Category: "lights"},
+		{ID: 44, CaseID: 1003, Kind: tongban.KindRequest, Scope: tongban.AlarmScopeStep, Colour: tongban.AlarmWarning, Deadline: at(5, 17, 30),
+			DueAt: at(5, 9, 0), RaisedAt: at(5, 9, 1), ClearedAt: ptr(at(9, 9, 9)), Dept: "jd", Category: "lights"},
+	}
+	b.Findings = []*tongban.Finding{
+		{ID: 60, CaseID: 1003, Dept: "cg", Person: "zhang", Kind: tongban.FindingValidComplaint, Reason: "查实", Outcome: "通报批评", By: "li", At: at(10, 8, 0)},
+	}
+	sc := func(n int64) tongban.ScoreCounts {
+		var s tongban.ScoreCounts
+		s.Received, s.Closed, s.ClosedOnTime, s.HandlingSecs, s.Returns, s.AlarmYellow, s.Findings = n, n, n-1, n*7200, n, n, n
+		s.Hist[0], s.Hist[13], s.Ratings[0], s.Ratings[4] = n, 2*n, 3*n, 4*n
+		return s
+	}
+	b.ScoreDays = []tongban.ScoreEntry{
+		{ScoreKey: tongban.ScoreKey{Dim: tongban.ByDepartment, Period: 20250303, Key: "cg"}, ScoreCounts: sc(2)},
+		{ScoreKey: tongban.ScoreKey{Dim: tongban.ByDepartment, Period: 20250303, Key: "jd"}, ScoreCounts: sc(3)},
+		{ScoreKey: tongban.ScoreKey{Dim: tongban.ByDepartment, Period: 20250410, Key: "cg"}, ScoreCounts: sc(5)},
+		{ScoreKey: tongban.ScoreKey{Dim: tongban.ByPerson, Period: 20250303, Key: "zhang"}, ScoreCounts: sc(2)},
+	}
+	b.ScoreMonths = []tongban.ScoreEntry{
+		{ScoreKey: tongban.ScoreKey{Dim: tongban.ByDepartment, Period: 202503, Key: "cg"}, ScoreCounts: sc(2)},
+		{ScoreKey: tongban.ScoreKey{Dim: tongban.ByDepartment, Period: 202503, Key: "jd"}, ScoreCounts: sc(3)},
+		{ScoreKey: tongban.ScoreKey{Dim: tongban.ByDepartment, Period: 202504, Key: "cg"}, ScoreCounts: sc(5)},
+		{ScoreKey: tongban.ScoreKey{Dim: tongban.ByPerson, Period: 202503, Key: "zhang"}, ScoreCounts: sc(2)},
+	}
 	return b
 }
 
@@ -237,9 +401,12 @@ func (s *suite) loadRoundTrip(t *testing.T) {
 	b := loadFixture(t)
 	// Two batches, as a load sends them: references cross batches.
 	first := &tongban.LoadBatch{Departments: b.Departments, Users: b.Users, Categories: b.Categories, CalendarOverrides: b.CalendarOverrides, APIKeys: b.APIKeys, Cases: b.Cases}
-	second := &tongban.LoadBatch{Events: b.Events, Attachments: b.Attachments, PIIAccess: b.PIIAccess}
+	second := &tongban.LoadBatch{Events: b.Events, Attachments: b.Attachments, PIIAccess: b.PIIAccess, Alarms: b.Alarms, Findings: b.Findings,
+		ScoreDays: b.ScoreDays[:2]}
+	third := &tongban.LoadBatch{ScoreDays: b.ScoreDays[2:], ScoreMonths: b.ScoreMonths}
 	must(t, st.Load(ctx, first))
 	must(t, st.Load(ctx, second))
+	must(t, st.Load(ctx, third))
 	must(t, st.FinishLoad(ctx))
 
 	depts, err := st.ListDepartments(ctx)
@@ -309,6 +476,45 @@ func (s *suite) loadRoundTrip(t *testing.T) {
 	if jsonOf(t, pii) != jsonOf(t, b.PIIAccess) {
 		t.Fatalf("PII access = %s", jsonOf(t, pii))
 	}
+	// The supervision records read back through the supervision methods.
+	alarms, total, err := st.ListAlarms(ctx, tongban.AlarmFilter{})
+	must(t, err)
+	if total != 2 || len(alarms) != 2 {
+		t.Fatalf("ListAlarms after Load: %d alarms", total)
+	}
+	for i, a := range alarms { // newest first, as the fixture lists them
+		want := *b.Alarms[i]
+		for _, c := range b.Cases {
+			if c.ID == want.CaseID {
+				want.TrackingCode, want.Title = c.TrackingCode, c.Title
+			}
+		}
+		if g, w := jsonOf(t, a), jsonOf(t, &want); g != w {
+			t.Fatalf("alarm after Load\n got %s\nwant %s", g, w)
+		}
+	}
+	over, err := st.OpenOverdue(ctx, tongban.ByDepartment, at(1, 0, 0), at(31, 0, 0))
+	must(t, err)
+	if len(over) != 1 || over["cg"] != 1 {
+		t.Fatalf("OpenOverdue after Load = %v", over)
+	}
+	findings, err := st.ListFindings(ctx, tongban.FindingFilter{})
+	must(t, err)
+	if g, w := jsonOf(t, findings), jsonOf(t, b.Findings); g != w {
+		t.Fatalf("findings after Load\n got %s\nwant %s", g, w)
+	}
+	totals, err := st.ScoreTotals(ctx, tongban.ByDepartment, 20250101, 20251231) // whole months: month rows
+	must(t, err)
+	cg := b.ScoreDays[0].ScoreCounts
+	cg.Add(&b.ScoreDays[2].ScoreCounts)
+	if g, w := jsonOf(t, totals), jsonOf(t, []tongban.ScoreRow{{Key: "cg", ScoreCounts: cg}, {Key: "jd", ScoreCounts: b.ScoreDays[1].ScoreCounts}}); g != w {
+		t.Fatalf("ScoreTotals after Load\n got %s\nwant %s", g, w)
+	}
+	byDay, err := st.ScoreByDay(ctx, tongban.ByDepartment, "cg", 20250301, 20250415) // day rows
+	must(t, err)
+	if g, w := jsonOf(t, byDay), jsonOf(t, []tongban.ScoreRow{{Key: "20250303", ScoreCounts: b.ScoreDays[0].ScoreCounts}, {Key: "20250410", ScoreCounts: b.ScoreDays[2].ScoreCounts}}); g != w {
+		t.Fatalf("ScoreByDay after Load\n got %s\nwant %s", g, w)
+	}
 	// What was loaded dumps back the same.
 	snap, err := st.Snapshot(ctx)
 	must(t, err)
@@ -317,6 +523,26 @@ func (s *suite) loadRoundTrip(t *testing.T) {
 	must(t, err)
 	if g, w := jsonOf(t, cases), jsonOf(t, b.Cases); g != w {
 		t.Fatalf("DumpCases after Load\n got %s\nwant %s", g, w)
+	}
+	dAlarms, err := snap.DumpAlarms(ctx, 0, 10)
+	must(t, err)
+	if g, w := jsonOf(t, dAlarms), jsonOf(t, b.Alarms); g != w {
+		t.Fatalf("DumpAlarms after Load\n got %s\nwant %s", g, w)
+	}
+	dFindings, err := snap.DumpFindings(ctx, 0, 10)
+	must(t, err)
+	if g, w := jsonOf(t, dFindings), jsonOf(t, b.Findings); g != w {
+		t.Fatalf("DumpFindings after Load\n got %s\nwant %s", g, w)
+	}
+	days, err := snap.DumpScoreDays(ctx, nil, 10)
+	must(t, err)
+	if g, w := jsonOf(t, days), jsonOf(t, b.ScoreDays); g != w {
+		t.Fatalf("DumpScoreDays after Load\n got %s\nwant %s", g, w)
+	}
+	months, err := snap.DumpScoreMonths(ctx, nil, 10)
+	must(t, err)
+	if g, w := jsonOf(t, months), jsonOf(t, b.ScoreMonths); g != w {
+		t.Fatalf("DumpScoreMonths after Load\n got %s\nwant %s", g, w)
 	}
 }
 
@@ -349,15 +575,29 @@ func (s *suite) loadThenCreate(t *testing.T) {
 	if a.ID <= 90 {
 		t.Fatalf("new PII access got id %d, loaded up to 90", a.ID)
 	}
-	// And the loaded cases go on working.
+	// And the loaded cases go on working, with new alarms and findings
+	// numbered after the loaded ones and scores added to the loaded rows.
 	lc, err := st.Case(ctx, 1000)
 	must(t, err)
 	next, v := act(lc, "note", lc.Step, nil)
+	alarm := tongban.Alarm{Scope: tongban.AlarmScopeCase, Colour: tongban.AlarmRed, Deadline: at(20, 17, 30), DueAt: at(25, 0, 0), RaisedAt: at(25, 0, 0), Dept: "cg"}
+	finding := &tongban.Finding{Dept: "cg", Kind: "overdue", Reason: "超期", By: "li", At: at(25, 0, 0)}
+	lc.Derived = &tongban.Derived{Raise: []tongban.Alarm{alarm}, Findings: []*tongban.Finding{finding},
+		Scores: []tongban.ScoreDelta{{Day: 20250303, Dim: tongban.ByDepartment, Key: "cg", ScoreCounts: tongban.ScoreCounts{Received: 10}}}}
+	raise := lc.Derived.Raise
 	must(t, st.UpdateCase(ctx, lc, v, next))
+	if raise[0].ID <= 44 || finding.ID <= 60 {
+		t.Fatalf("new alarm/finding got ids %d/%d, loaded up to 44/60", raise[0].ID, finding.ID)
+	}
 	evs, err := st.Events(ctx, 1000)
 	must(t, err)
 	if len(evs) != 3 || tongban.VerifyChain(evs) != 0 {
 		t.Fatalf("chain after update of a loaded case: %s", jsonOf(t, evs))
+	}
+	rows, err := st.ScoreTotals(ctx, tongban.ByDepartment, 20250301, 20250331)
+	must(t, err)
+	if len(rows) != 2 || rows[0].Key != "cg" || rows[0].Received != b.ScoreDays[0].Received+10 {
+		t.Fatalf("ScoreTotals after adding to a loaded row = %+v", rows)
 	}
 }
 
@@ -380,6 +620,31 @@ func (s *suite) loadAtomic(t *testing.T) {
 	// An event for a case that does not exist is refused.
 	if err := st.Load(ctx, &tongban.LoadBatch{Events: []*tongban.Event{{ID: 1, CaseID: 4242, Seq: 1, Action: "create", Actor: "x", At: at(1, 0, 0), Hash: "h"}}}); err == nil {
 		t.Fatal("Load of an event of a missing case succeeded")
+	}
+	// So are an alarm or a finding of a missing case, and a score row
+	// loaded twice (rows are inserted, not added to), each leaving nothing.
+	alarm := *b.Alarms[0]
+	alarm.CaseID = 4242
+	if err := st.Load(ctx, &tongban.LoadBatch{Alarms: []*tongban.Alarm{&alarm}}); err == nil {
+		t.Fatal("Load of an alarm of a missing case succeeded")
+	}
+	finding := *b.Findings[0]
+	finding.CaseID = 4242
+	if err := st.Load(ctx, &tongban.LoadBatch{Findings: []*tongban.Finding{&finding}}); err == nil {
+		t.Fatal("Load of a finding of a missing case succeeded")
+	}
+	if err := st.Load(ctx, &tongban.LoadBatch{ScoreMonths: b.ScoreMonths[:1], ScoreDays: []tongban.ScoreEntry{b.ScoreDays[0], b.ScoreDays[0]}}); err == nil {
+		t.Fatal("Load of a score row twice succeeded")
+	}
+	snap, err := st.Snapshot(ctx)
+	must(t, err)
+	defer snap.Close()
+	days, err := snap.DumpScoreDays(ctx, nil, 10)
+	must(t, err)
+	months, err := snap.DumpScoreMonths(ctx, nil, 10)
+	must(t, err)
+	if len(days) != 0 || len(months) != 0 {
+		t.Fatalf("a failed Load left %d score days, %d months", len(days), len(months))
 	}
 }
 
@@ -407,4 +672,8 @@ func (s *suite) isEmpty(t *testing.T) {
 	st = s.open(t)
 	create(t, st, newCase())
 	wantEmpty(st, false, "with a case")
+
+	st = s.open(t)
+	must(t, st.AddScores(ctx, []tongban.ScoreDelta{{Day: 20250303, Dim: tongban.ByDepartment, Key: "cg", ScoreCounts: tongban.ScoreCounts{Received: 1}}}))
+	wantEmpty(st, false, "with scorecard rows only")
 }

@@ -63,11 +63,13 @@ func Run(t *testing.T, open func(t *testing.T) tongban.Store, opts ...Options) {
 		{"UpdateCaseRace", s.updateCaseRace},
 		{"EventsChain", s.eventsChain},
 		{"ListCases", s.listCases},
+		{"Search", s.search},
 		{"Backup", s.backup},
 		{"ConcurrentCreate", s.concurrentCreate},
 		{"Ping", s.ping},
 		{"Supervision", s.supervision},
 		{"Transfer", s.transfer},
+		{"Matters", s.matters},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1168,10 +1170,15 @@ func (s *suite) listCases(t *testing.T) {
 		check(t, tongban.CaseFilter{Query: "  噪音   施工 "}, false, c2)
 		check(t, tongban.CaseFilter{Query: "噪音 路灯"}, false)
 		check(t, tongban.CaseFilter{Query: "POTHOLE"}, false, c5) // ASCII case-insensitive
-		check(t, tongban.CaseFilter{Query: "road"}, false, c1, c5)
+		// Full-text search: ASCII terms are whole words; punctuation
+		// separates terms and is never a wildcard; a query without any
+		// term finds nothing.
+		check(t, tongban.CaseFilter{Query: "road"}, false, c5)
+		check(t, tongban.CaseFilter{Query: "roadxhole"}, false, c1)
 		check(t, tongban.CaseFilter{Query: "100%"}, false, c4)
-		check(t, tongban.CaseFilter{Query: "d_h"}, false, c5) // "_" is literal, not a wildcard
-		check(t, tongban.CaseFilter{Query: "%"}, false, c4)
+		check(t, tongban.CaseFilter{Query: "road_hole"}, false, c5)
+		check(t, tongban.CaseFilter{Query: "d_h"}, false)
+		check(t, tongban.CaseFilter{Query: "%"}, false)
 		check(t, tongban.CaseFilter{Query: `\`}, false)
 		check(t, tongban.CaseFilter{Query: c3.TrackingCode}, false, c3)
 	})

@@ -5,8 +5,8 @@ import (
 	"unicode/utf8"
 )
 
-// Character n-gram features, shared by the classifier and the duplicate
-// scorer. A text is normalised (NormRune), every digit becomes 0, and every
+// Character n-gram features, used by the classifier and hot-issue
+// clustering. A text is normalised (NormRune), every digit becomes 0, and every
 // run of separators one space, with a space at both ends; its features are
 // the character n-grams for n = 1..maxN that are not just a space. An
 // n-gram of up to three runes is packed exactly into a uint64 (21 bits a

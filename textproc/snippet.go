@@ -17,7 +17,7 @@ type Segment struct {
 const SnippetRunes = 80
 
 // Snippet returns about SnippetRunes characters of text around the place
-// where most of the query's terms occur, cut into segments with the
+// where the matches of the query are densest, cut into segments with the
 // matches marked. Without a match it returns the beginning of the text.
 // An ellipsis segment "…" marks text left out at either end.
 func Snippet(text, query string) []Segment {

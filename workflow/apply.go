@@ -37,6 +37,8 @@ type Env struct {
 	Clock      Clock
 	Input      Input
 	DeptExists func(code string) bool
+	// FindCase finds another case by ID or tracking code (for merge).
+	FindCase func(ref string) (*tongban.Case, error)
 	// Payload collects facts the effect wants recorded on the event.
 	Payload map[string]any
 	// Reason is what the event shows as its reason (e.g. an extension's).

@@ -30,6 +30,32 @@ func unsatisfiedReopenable(c *tongban.Case, _ *Env) bool {
 
 // effects change the case as an action requires.
 var effects = map[string]func(c *tongban.Case, env *Env) error{
+	// merge (并单) makes c a duplicate of another open request, handled
+	// with it: its reply and closure are the other's.
+	"merge": func(c *tongban.Case, env *Env) error {
+		var into *tongban.Case
+		if env.FindCase != nil {
+			into, _ = env.FindCase(env.Input.Str("into"))
+		}
+		switch {
+		case into == nil:
+			return tongban.FieldError("into", "要并入的办件不存在", "no such case to merge into")
+		case into.ID == c.ID:
+			return tongban.FieldError("into", "不能并入自身", "a case cannot be merged into itself")
+		case into.Kind != c.Kind || into.Status != tongban.StatusOpen || into.Step == "merged":
+			return tongban.FieldError("into", "只能并入未办结、未被并单的同类办件", "can merge only into an open, unmerged case of the same kind")
+		}
+		c.ParentID = into.ID
+		env.Payload["into"] = into.ID
+		env.Payload["into_code"] = into.TrackingCode
+		return nil
+	},
+	"unmerge": func(c *tongban.Case, env *Env) error {
+		env.Payload["from"] = c.ParentID
+		env.Reason = env.Input.Str("reason")
+		c.ParentID = 0
+		return nil
+	},
 	"dispatch": func(c *tongban.Case, env *Env) error {
 		lead := env.Input.Str("department")
 		if env.DeptExists == nil || !env.DeptExists(lead) {

@@ -55,7 +55,8 @@ func TestBuiltinValidates(t *testing.T) {
 		return out
 	}
 	want := map[string][]string{
-		"dispatch": {"dispatch", "reply", "supervise", "close"},
+		"dispatch": {"dispatch", "reply", "supervise", "close", "merge"},
+		"merged":   {"unmerge"},
 		"accept":   {"accept", "return", "assist", "supervise"},
 		"handle":   {"request_extension", "approve_extension", "reject_extension", "request_transfer", "assist", "reply", "supervise"},
 		"review":   {"approve_reply", "reject_reply", "supervise"},

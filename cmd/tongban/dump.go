@@ -18,12 +18,14 @@ func init() {
 }
 
 const dumpHelp = `Write the whole system — departments, users (with password hashes), categories,
-calendar overrides, API keys (hashes), cases, events with their hash chains,
-attachments and the PII access log — to FILE, a versioned JSON Lines file
-read from one consistent snapshot while the server keeps running. A FILE
-ending in .gz is compressed; - writes to standard output. Sessions and
-rate-limit counters are not included. The file holds personal data and
-credential hashes: keep it as safe as the database.
+calendar overrides, API keys (hashes), cases (supervision orders included),
+events with their hash chains, attachments, the PII access log, and
+electronic supervision's alarms, findings and scorecard day and month rows —
+to FILE, a versioned JSON Lines file (format version 2) read from one
+consistent snapshot while the server keeps running. A FILE ending in .gz is
+compressed; - writes to standard output. Sessions and rate-limit counters
+are not included. The file holds personal data and credential hashes: keep
+it as safe as the database.
 
 Load it into a new store of either kind with tongban load. For PostgreSQL,
 pg_dump -Fc DBNAME > FILE (restored with pg_restore into an empty database)
@@ -70,8 +72,11 @@ func cmdLoad(ctx context.Context, args []string, stdin io.Reader, out io.Writer)
 empty store: a SQLite file that does not exist yet, or an empty PostgreSQL
 database (tongban migrate may have run on it). IDs, hashes and versions are
 kept. Every case's event hash chain, the record counts and the file's
-checksum are verified; a FILE (not -) is verified completely before anything
-is written. FILE may be gzip-compressed; - reads standard input.`, out)
+checksum are verified, as are that alarms and findings belong to cases in
+the file and that scorecard month rows are the sums of their days; a FILE
+(not -) is verified completely before anything is written. Files of format
+versions 1 and 2 are read. FILE may be gzip-compressed; - reads standard
+input.`, out)
 	sf := addStoreFlags(fs)
 	noPrecheck := fs.Bool("no-precheck", false, "do not verify FILE completely before loading (it is still verified while loading)")
 	pos, err := parse(fs, args)

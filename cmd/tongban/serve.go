@@ -26,6 +26,7 @@ type serveFlags struct {
 	addr         string
 	trustProxy   bool
 	scanInterval time.Duration
+	text         textFlags
 }
 
 func addServeFlags(fs *flag.FlagSet) *serveFlags {
@@ -37,6 +38,7 @@ func addServeFlags(fs *flag.FlagSet) *serveFlags {
 		scan = 10 * time.Second
 	}
 	fs.DurationVar(&f.scanInterval, "scan-interval", scan, "how often to raise the alarms that fell due; 0 disables the scanner (TONGBAN_SCAN_INTERVAL)")
+	f.text.add(fs)
 	return f
 }
 
@@ -79,6 +81,7 @@ func serve(ctx context.Context, e *engine.Engine, svf *serveFlags, out io.Writer
 	if svf.scanInterval > 0 {
 		go e.NewScanner().Run(ctx, svf.scanInterval)
 	}
+	svf.text.start(ctx, e, log)
 	fmt.Fprintf(out, "tongban listening on http://%s\n", ln.Addr())
 	log.Info("listening", "addr", ln.Addr().String())
 	select {

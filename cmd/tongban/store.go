@@ -60,6 +60,7 @@ func (sf *storeFlags) openEngine(ctx context.Context) (*engine.Engine, func(), e
 		st.Close()
 		return nil, nil, err
 	}
+	e.Text.ModelDir = sf.data
 	if err := e.EnsureDefaults(ctx); err != nil {
 		st.Close()
 		return nil, nil, err

@@ -1,0 +1,56 @@
+package tongban
+
+import (
+	"context"
+	"time"
+)
+
+// TextStore is the stores' part of text intelligence. Both stores keep,
+// for every case, a full-text index over its pre-segmented title, body,
+// reply and address (textproc.IndexText; SQLite: FTS5, PostgreSQL:
+// tsvector) and its MinHash signature (textproc.Sign of title and body),
+// written in the same transaction as the case when those fields change.
+// CaseFilter.Query searches that index. Both are derived data: a dump
+// need not carry them, the store rebuilds them (RebuildText) for cases
+// that lack them.
+type TextStore interface {
+	// ScanTexts calls fn for the cases f selects, in ID order.
+	ScanTexts(ctx context.Context, f TextScan, fn func(*CaseText) error) error
+	// RebuildText indexes every case not yet indexed (after a load or an
+	// upgrade) and returns how many it indexed.
+	RebuildText(ctx context.Context) (int, error)
+}
+
+// TextScan selects cases for ScanTexts. Zero fields select all.
+type TextScan struct {
+	Kind     string
+	Status   string
+	From, To time.Time // received in [From, To)
+	AfterID  int64
+	Limit    int  // at most this many (0: no limit)
+	WithBody bool // fill Body and Reply too
+}
+
+// CaseText is what text intelligence needs of a case.
+type CaseText struct {
+	ID           int64
+	TrackingCode string
+	Kind         string
+	Status       string
+	Step         string
+	Category     string
+	Lead, First  string
+	Confidential bool
+	ParentID     int64
+	Title        string
+	Body         string
+	Reply        string
+	Address      string
+	Lat, Long    *float64
+	Phone        string
+	ReceivedAt   time.Time
+	ClosedAt     *time.Time
+	// Sig is the stored MinHash signature (textproc.Signature.Bytes);
+	// nil when the case is not indexed yet.
+	Sig []byte
+}
