@@ -94,23 +94,23 @@ func (db *DB) insertEvent(ctx context.Context, tx *sql.Tx, e *tongban.Event) err
 // transaction. The event's hash is computed here, once the case ID exists.
 func (db *DB) CreateCase(ctx context.Context, c *tongban.Case, first *tongban.Event) error {
 	err := db.exec(ctx, func(tx *sql.Tx) error {
-		args := caseArgs(c)
-		res, err := db.execTx(ctx, tx, `INSERT INTO cases (`+strings.TrimPrefix(caseCols, "id, ")+`) VALUES (`+placeholders(len(args))+`)`, args...)
-		if isUnique(err) {
-			return tongban.Errorf(tongban.EConflict, "跟踪码重复", "duplicate tracking code")
-		}
-		if err != nil {
-			return err
-		}
-		id, err := res.LastInsertId()
-		if err != nil {
+		// The first event's hash covers the case id, so take the id first
+		// (the single writer makes max+1 safe) and write the row once.
+		var id int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) + 1 FROM cases`).Scan(&id); err != nil {
 			return err
 		}
 		first.CaseID = id
 		first.Seq = 1
 		first.PrevHash = ""
 		first.Hash = first.ComputeHash()
-		if _, err := db.execTx(ctx, tx, `UPDATE cases SET last_hash=?, version=1 WHERE id=?`, first.Hash, id); err != nil {
+		c.Version, c.LastHash = 1, first.Hash
+		args := append([]any{id}, caseArgs(c)...)
+		_, err := db.execTx(ctx, tx, `INSERT INTO cases (`+caseCols+`) VALUES (`+placeholders(len(args))+`)`, args...)
+		if isUnique(err) {
+			return tongban.Errorf(tongban.EConflict, "跟踪码重复", "duplicate tracking code")
+		}
+		if err != nil {
 			return err
 		}
 		if err := db.insertEvent(ctx, tx, first); err != nil {
