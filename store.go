@@ -55,7 +55,7 @@ type Transfer interface {
 	Snapshot(ctx context.Context) (Snapshot, error)
 	// Load inserts every record of b with its given ID (and hashes,
 	// versions, times) in one transaction: departments, users,
-	// categories, calendar overrides, API keys, cases, events,
+	// categories, matters, calendar overrides, API keys, cases, events,
 	// attachments, PII access, alarms, findings, score days, score
 	// months, in that order. Case.Attachments is ignored: attachments
 	// come in b.Attachments. Score rows are inserted as they are, not
@@ -66,7 +66,7 @@ type Transfer interface {
 	// and findings included).
 	FinishLoad(ctx context.Context) error
 	// IsEmpty reports whether the store holds no departments, users,
-	// categories, calendar overrides, API keys, cases, events,
+	// categories, matters, calendar overrides, API keys, cases, events,
 	// attachments, PII access records, alarms, findings or scorecard
 	// rows. Sessions and rate-limit counters are not counted.
 	IsEmpty(ctx context.Context) (bool, error)
@@ -79,6 +79,11 @@ type Snapshot interface {
 	DumpDepartments(ctx context.Context) ([]*Department, error) // by ID
 	DumpUsers(ctx context.Context) ([]*User, error)             // by ID, with password hashes
 	DumpCategories(ctx context.Context) ([]*Category, error)    // by code (bytewise)
+	// DumpMatters returns up to limit stored matter versions (every
+	// version of every matter) after the one keyed after (nil: from the
+	// first) in (Code bytewise, Version) order; an empty page means the
+	// end.
+	DumpMatters(ctx context.Context, after *MatterKey, limit int) ([]MatterRecord, error)
 	DumpCalendarOverrides(ctx context.Context) ([]CalendarOverride, error)
 	DumpAPIKeys(ctx context.Context) ([]*APIKey, error) // by ID, with hashes
 	// DumpCases returns cases without their attachments.
@@ -119,6 +124,32 @@ func (k ScoreKey) Compare(o ScoreKey) int {
 	return cmp.Compare(k.Key, o.Key)
 }
 
+// MatterKey names one stored version of a matter.
+type MatterKey struct {
+	Code    string
+	Version int
+}
+
+// Compare orders keys by Code (bytewise), then Version.
+func (k MatterKey) Compare(o MatterKey) int {
+	if c := cmp.Compare(k.Code, o.Code); c != 0 {
+		return c
+	}
+	return cmp.Compare(k.Version, o.Version)
+}
+
+// MatterRecord is one stored version of a matter (a row of matters), as
+// dumped and loaded: Definition is the stored JSON text, byte for byte;
+// Name and LeadDept are the columns kept beside it for lists and lookups.
+type MatterRecord struct {
+	MatterKey
+	Name       string
+	LeadDept   string
+	Definition string
+	CreatedAt  time.Time
+	CreatedBy  string
+}
+
 // ScoreEntry is one stored scorecard row, as dumped and loaded.
 type ScoreEntry struct {
 	ScoreKey
@@ -130,6 +161,7 @@ type LoadBatch struct {
 	Departments       []*Department
 	Users             []*User
 	Categories        []*Category
+	Matters           []MatterRecord // every version of every matter
 	CalendarOverrides []CalendarOverride
 	APIKeys           []*APIKey
 	Cases             []*Case
@@ -144,7 +176,7 @@ type LoadBatch struct {
 
 // Len is the number of records in the batch.
 func (b *LoadBatch) Len() int {
-	return len(b.Departments) + len(b.Users) + len(b.Categories) + len(b.CalendarOverrides) + len(b.APIKeys) +
+	return len(b.Departments) + len(b.Users) + len(b.Categories) + len(b.Matters) + len(b.CalendarOverrides) + len(b.APIKeys) +
 		len(b.Cases) + len(b.Events) + len(b.Attachments) + len(b.PIIAccess) +
 		len(b.Alarms) + len(b.Findings) + len(b.ScoreDays) + len(b.ScoreMonths)
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/tongban/tongban/internal/pgtest"
 	"github.com/tongban/tongban/postgres"
 	"github.com/tongban/tongban/sqlite"
+	"github.com/tongban/tongban/workflow"
 )
 
 func openSQLite(t testing.TB) tongban.Store {
@@ -177,6 +179,31 @@ func fixture(t *testing.T) (tongban.Store, *tongban.Case) {
 	if fresh.NextAlarmAt == nil {
 		t.Fatal("a new case has no next alarm instant")
 	}
+	// The service catalogue: two matters, one changed after an
+	// application was filed under its first version (and put in an order
+	// other than the codes' bytewise one).
+	ms := st.(tongban.MatterStore)
+	put := func(code, name string) *tongban.Matter {
+		m := &tongban.Matter{Code: code, Name: name, LegalBasis: "《中华人民共和国行政许可法》 \"第二十九条\" <&>", Free: true,
+			StatutoryDays: 20, PromisedDays: 10, Lead: "cgj", CreatedBy: "admin",
+			Materials: []tongban.Material{{Name: "申请表", Required: true, Form: "original"}},
+			Steps:     []tongban.MatterStep{{Name: "审查", Mode: tongban.StepSerial, Departments: []string{"cgj"}, LimitDays: 5}}}
+		must(t, m.Validate())
+		must(t, ms.PutMatter(ctx, m))
+		return m
+	}
+	put("ZJ-002", "户外广告设施设置许可")
+	put("A-01", "临时占用城市道路许可")
+	app, err := e.CreateApplication(ctx, engine.Actor{}, engine.NewApplication{Matter: "ZJ-002", Channel: tongban.ChannelWeb,
+		Applicant: tongban.Applicant{Type: tongban.ApplicantCompany, Name: "青川广告有限公司", USCI: "91350100M000100Y43", Phone: "13812345678"}})
+	must(t, err)
+	var am workflow.AppMatter
+	if !workflow.GetAttr(app, workflow.AttrMatter, &am) || am.Version != 1 {
+		t.Fatalf("application filed under matter version %d, want 1", am.Version)
+	}
+	if v2 := put("ZJ-002", "户外广告设施设置许可（2025年修订）"); v2.Version != 2 {
+		t.Fatalf("second put of ZJ-002 made version %d", v2.Version)
+	}
 	long3, err = st.Case(ctx, long3.ID)
 	must(t, err)
 	return st, long3
@@ -228,7 +255,7 @@ func TestRoundTripSQLitePostgresSQLite(t *testing.T) {
 	a := dumpOf(t, src, t0)
 	res, err := dump.Verify(context.Background(), bytes.NewReader(a))
 	must(t, err)
-	want := dump.Counts{"department": 3, "user": 4, "category": 13, "calendar_override": 1, "api_key": 1, "attachment": 3, "pii_access": 1, "finding": 2}
+	want := dump.Counts{"department": 3, "user": 4, "category": 13, "matter": 3, "calendar_override": 1, "api_key": 1, "attachment": 3, "pii_access": 1, "finding": 2}
 	for typ, n := range want {
 		if res.Counts[typ] != n {
 			t.Fatalf("counts %s, want %s %d", res.Counts, typ, n)
@@ -246,6 +273,16 @@ func TestRoundTripSQLitePostgresSQLite(t *testing.T) {
 	}
 	if !res.ExportedAt.Equal(t0) {
 		t.Fatalf("exported_at %v", res.ExportedAt)
+	}
+	// Matters by code bytewise, then version, after the categories; the
+	// definition is the stored text.
+	mi := func(s string) int { return bytes.Index(a, []byte(s)) }
+	a1, z1, z2 := mi(`{"type":"matter","code":"A-01","version":1,`), mi(`{"type":"matter","code":"ZJ-002","version":1,`), mi(`{"type":"matter","code":"ZJ-002","version":2,`)
+	if a1 < 0 || z1 < a1 || z2 < z1 || mi(`{"type":"category"`) > a1 || mi(`{"type":"calendar_override"`) < z2 {
+		t.Fatalf("matter records missing or out of order (%d %d %d)", a1, z1, z2)
+	}
+	if !bytes.Contains(a, []byte(`"definition":"{\"code\":\"A-01\",\"version\":1,`)) {
+		t.Fatal("the matter definition is not the stored JSON text")
 	}
 
 	pg := openPostgres(t)
@@ -301,6 +338,60 @@ func TestRoundTripSQLitePostgresSQLite(t *testing.T) {
 	for name, st := range map[string]tongban.Store{"PostgreSQL": pg, "SQLite": back} {
 		if got := answers(st); got != wantAnswers {
 			t.Fatalf("the loaded %s store answers differently\n got %s\nwant %s", name, got, wantAnswers)
+		}
+	}
+
+	// The loaded stores keep the catalogue: every version, the stored
+	// definitions, the application's version; and search finds loaded
+	// cases (the derived text index was rebuilt by the load).
+	search := func(st tongban.Store, q string) []int64 {
+		p, err := st.ListCases(ctx, tongban.CaseFilter{Query: q, Limit: 100})
+		must(t, err)
+		var ids []int64
+		for _, c := range p.Cases {
+			ids = append(ids, c.ID)
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	var appID int64
+	for _, q := range []string{"违章搭建", "户外广告"} {
+		want := search(src, q)
+		if len(want) == 0 {
+			t.Fatalf("the source finds nothing for %q", q)
+		}
+		if q == "户外广告" {
+			appID = want[0]
+		}
+		for name, st := range map[string]tongban.Store{"PostgreSQL": pg, "SQLite": back} {
+			if got := search(st, q); !slices.Equal(got, want) {
+				t.Fatalf("search %q in the loaded %s store: %v, want %v", q, name, got, want)
+			}
+		}
+	}
+	for name, st := range map[string]tongban.Store{"PostgreSQL": pg, "SQLite": back} {
+		ms := st.(tongban.MatterStore)
+		for _, k := range []tongban.MatterKey{{Code: "A-01", Version: 1}, {Code: "ZJ-002", Version: 1}, {Code: "ZJ-002", Version: 2}} {
+			w, err := src.(tongban.MatterStore).Matter(ctx, k.Code, k.Version)
+			must(t, err)
+			g, err := ms.Matter(ctx, k.Code, k.Version)
+			must(t, err)
+			gj, err := json.Marshal(g)
+			must(t, err)
+			wj, err := json.Marshal(w)
+			must(t, err)
+			if !bytes.Equal(gj, wj) {
+				t.Fatalf("%s: matter %v\n got %s\nwant %s", name, k, gj, wj)
+			}
+		}
+		app, err := st.Case(ctx, appID)
+		must(t, err)
+		var am workflow.AppMatter
+		if app.Kind != tongban.KindApplication || !workflow.GetAttr(app, workflow.AttrMatter, &am) || am.Code != "ZJ-002" || am.Version != 1 {
+			t.Fatalf("%s: loaded application %d is not filed under ZJ-002 version 1: %+v", name, appID, am)
+		}
+		if latest, err := ms.Matter(ctx, "ZJ-002", 0); err != nil || latest.Version != 2 {
+			t.Fatalf("%s: latest ZJ-002 after load: %+v %v", name, latest, err)
 		}
 	}
 
@@ -362,7 +453,7 @@ func TestDumpTwiceIdentical(t *testing.T) {
 	if !bytes.Contains(a, []byte(`"received_at":"2025-03-03T09:01:07.123456Z"`)) {
 		t.Fatalf("received_at not written as RFC 3339 UTC with microseconds:\n%s", a)
 	}
-	if !bytes.HasPrefix(a, []byte(`{"format":"tongban-dump","version":2,"exported_at":"2025-06-01T12:00:00.000000Z"}`+"\n")) {
+	if !bytes.HasPrefix(a, []byte(`{"format":"tongban-dump","version":3,"exported_at":"2025-06-01T12:00:00.000000Z"}`+"\n")) {
 		t.Fatalf("header: %s", a[:bytes.IndexByte(a, '\n')])
 	}
 }
@@ -545,43 +636,97 @@ func TestTamperedSupervision(t *testing.T) {
 		}
 	}
 	wantLoadError(t, reseal(t, bytes.Join(lines, nil)), 0, "not in (dim, period, key) order")
-	// Records of a later version in a version 1 file.
-	v1 := bytes.Replace(a, []byte(`"version":2`), []byte(`"version":1`), 1)
-	wantLoadError(t, v1, 0, `record type "alarm" is not part of this file's format version`)
-	wantLoadError(t, bytes.Replace(a, []byte(`"version":2`), []byte(`"version":3`), 1), 0, "version 3 is not supported")
+	// Records of a later version in an older file.
+	wantLoadError(t, withVersion(a, 2), 0, `record type "matter" is not part of this file's format version 2`)
+	noMatters := edit(t, regexpReplace(a, `(?m)^\{"type":"matter",.*\n`, ``), `{"type":"end"`, func(l []byte) []byte {
+		return regexpReplace(l, `"matter":\d+`, `"matter":0`)
+	})
+	noMatters = reseal(t, noMatters)
+	wantLoadError(t, withVersion(noMatters, 1), 0, `record type "alarm" is not part of this file's format version 1`)
+	wantLoadError(t, withVersion(a, 4), 0, "version 4 is not supported")
+}
+
+// withVersion gives a dump another format version in its header.
+func withVersion(data []byte, v int) []byte {
+	return regexpReplace(data, `^\{"format":"tongban-dump","version":\d+,`, fmt.Sprintf(`{"format":"tongban-dump","version":%d,`, v))
+}
+
+// The matter records are checked: each code's versions run from 1 without
+// a gap, codes come in order, and the definition names its code and
+// version.
+func TestTamperedMatters(t *testing.T) {
+	src, _ := fixture(t)
+	a := dumpOf(t, src, t0)
+	z2 := `{"type":"matter","code":"ZJ-002","version":2,`
+	bad := reseal(t, edit(t, a, z2, func(l []byte) []byte {
+		return bytes.Replace(l, []byte(`"version":2,`), []byte(`"version":3,`), 1)
+	}))
+	wantLoadError(t, bad, 0, `matter "ZJ-002" version 3 after version 1: versions must be consecutive`)
+	bad = reseal(t, edit(t, a, `{"type":"matter","code":"A-01","version":1,`, func(l []byte) []byte {
+		return bytes.Replace(l, []byte(`"version":1,`), []byte(`"version":2,`), 1)
+	}))
+	wantLoadError(t, bad, 0, `matter "A-01" starts at version 2`)
+	// Version 1 of ZJ-002 left out.
+	res, err := dump.Verify(context.Background(), bytes.NewReader(a))
+	must(t, err)
+	bad = edit(t, a, `{"type":"matter","code":"ZJ-002","version":1,`, func([]byte) []byte { return nil })
+	bad = reseal(t, edit(t, bad, `{"type":"end"`, func(l []byte) []byte {
+		return bytes.Replace(l, fmt.Appendf(nil, `"matter":%d`, res.Counts["matter"]), fmt.Appendf(nil, `"matter":%d`, res.Counts["matter"]-1), 1)
+	}))
+	wantLoadError(t, bad, 0, "versions must be consecutive from 1")
+	// Codes out of order.
+	lines := bytes.SplitAfter(a, []byte("\n"))
+	for i := range lines {
+		if bytes.HasPrefix(lines[i], []byte(`{"type":"matter",`)) {
+			lines[i], lines[i+1] = lines[i+1], lines[i]
+			break
+		}
+	}
+	wantLoadError(t, reseal(t, bytes.Join(lines, nil)), 0, "not in code order")
+	// A definition of another version.
+	bad = reseal(t, edit(t, a, z2, func(l []byte) []byte {
+		return bytes.Replace(l, []byte(`\"version\":2`), []byte(`\"version\":1`), 1)
+	}))
+	wantLoadError(t, bad, 0, `the definition names matter "ZJ-002" version 1`)
+	bad = reseal(t, edit(t, a, z2, func(l []byte) []byte {
+		return regexpReplace(l, `"definition":"(\\.|[^"\\])*"`, `"definition":"{oops"`)
+	}))
+	wantLoadError(t, bad, 0, "the definition is not a JSON object")
 }
 
 func regexpReplace(l []byte, re, with string) []byte {
 	return regexp.MustCompile(re).ReplaceAll(l, []byte(with))
 }
 
-// A version 1 file — written before the supervision records were dumped
-// — still loads, into either store, and dumps back the same records.
-func TestLoadVersion1(t *testing.T) {
+// Version 1 and 2 files — written before the supervision records and the
+// matters were dumped — still load, into either store, and dump back the
+// same records.
+func TestLoadOlderVersions(t *testing.T) {
 	ctx := context.Background()
 	src := openSQLite(t)
 	must(t, generate(ctx, src, 50))
-	v2 := dumpOf(t, src, t0)
-	if bytes.Contains(v2, []byte(`"type":"alarm"`)) || bytes.Contains(v2, []byte(`"type":"score_day"`)) {
-		t.Fatal("the generated store has supervision records")
+	v3 := dumpOf(t, src, t0)
+	if bytes.Contains(v3, []byte(`"type":"alarm"`)) || bytes.Contains(v3, []byte(`"type":"score_day"`)) || bytes.Contains(v3, []byte(`"type":"matter"`)) {
+		t.Fatal("the generated store has supervision records or matters")
 	}
-	// A version 1 file: the version 2 header, and the end line's counts
-	// without the version 2 types.
-	v1 := bytes.Replace(v2, []byte(`"version":2`), []byte(`"version":1`), 1)
-	v1 = edit(t, v1, `{"type":"end"`, func(l []byte) []byte {
-		return regexpReplace(l, `"(alarm|finding|score_day|score_month)":0,`, ``)
-	})
-	if bytes.Contains(v1, []byte(`"finding":`)) {
-		t.Fatalf("end line still counts findings: %s", v1[bytes.LastIndex(v1[:len(v1)-1], []byte("\n")):])
-	}
-	res, err := dump.Verify(ctx, bytes.NewReader(v1))
-	must(t, err)
-	if res.Counts["case"] != 50 || res.Counts["alarm"] != 0 {
-		t.Fatalf("counts %s", res.Counts)
-	}
-	for _, st := range []tongban.Store{openSQLite(t), openPostgres(t)} {
-		load(t, st, v1)
-		sameExceptHeader(t, "version 1 loaded", v2, dumpOf(t, st, t0))
+	for v, drop := range map[int]string{1: `alarm|finding|score_day|score_month|matter`, 2: `matter`} {
+		// The older header, and the end line's counts without the later
+		// types.
+		old := edit(t, withVersion(v3, v), `{"type":"end"`, func(l []byte) []byte {
+			return regexpReplace(l, `"(`+drop+`)":0,`, ``)
+		})
+		if bytes.Contains(old[bytes.LastIndex(old[:len(old)-1], []byte("\n")):], []byte(`"matter":`)) {
+			t.Fatalf("version %d: end line still counts matters", v)
+		}
+		res, err := dump.Verify(ctx, bytes.NewReader(old))
+		must(t, err)
+		if res.Counts["case"] != 50 || res.Counts["alarm"] != 0 || res.Counts["matter"] != 0 {
+			t.Fatalf("version %d: counts %s", v, res.Counts)
+		}
+		for _, st := range []tongban.Store{openSQLite(t), openPostgres(t)} {
+			load(t, st, old)
+			sameExceptHeader(t, fmt.Sprintf("version %d loaded", v), v3, dumpOf(t, st, t0))
+		}
 	}
 }
 

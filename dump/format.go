@@ -2,20 +2,21 @@
 // (`tongban dump FILE`, `tongban load FILE`, and `tongban backup` on
 // PostgreSQL) through one portable, versioned file.
 //
-// # Format (version 2)
+// # Format (version 3)
 //
 // JSON Lines, UTF-8, one object per line, each line ending in "\n":
 //
-//	{"format":"tongban-dump","version":2,"exported_at":"2025-03-03T09:01:07.123456Z"}
+//	{"format":"tongban-dump","version":3,"exported_at":"2025-03-03T09:01:07.123456Z"}
 //	{"type":"department","id":1,"code":"zx",…}
 //	…
 //	{"type":"end","counts":{"alarm":3,"api_key":1,…},"sha256":"…"}
 //
 // The header comes first. Then the records, by type in this order —
-// department, user, category, calendar_override, api_key, case, event,
-// attachment, pii_access, alarm, finding, score_day, score_month — and
-// within a type by id (categories by code, calendar overrides by date,
-// score rows by dim, then day or month, then key, strings bytewise).
+// department, user, category, matter, calendar_override, api_key, case,
+// event, attachment, pii_access, alarm, finding, score_day, score_month —
+// and within a type by id (categories by code, matters by code then
+// version, calendar overrides by date, score rows by dim, then day or
+// month, then key, strings bytewise).
 // Field names are the database columns'. The last line, "end", holds the
 // number of records of each type and the SHA-256 (hex) of every line
 // between the header and itself, newlines included, so a truncated or
@@ -53,8 +54,25 @@
 // months are dates, and that each score_month row is exactly the sum of its
 // month's score_day rows (the invariant every store write keeps).
 //
-// Version 1 files (without the supervision records) are still read; a
-// version 1 file holding a version 2 record type is refused.
+// # The service catalogue (version 3)
+//
+// Every version of every matter (事项) is a "matter" record, with the
+// columns of the matters table: code, version, name, lead_dept,
+// definition, created_at, created_by. The definition is the matter's JSON
+// as stored, kept as a JSON string holding the exact stored text (like
+// event payloads), so it is not re-encoded on the way. Load checks that
+// each code's versions run 1, 2, 3… with no gap, and that the definition
+// is JSON naming the same code and version. Applications keep the
+// version they were filed under, so all versions are moved, not only the
+// latest.
+//
+// Derived text-search data (the full-text index and cases.text_sig,
+// migration 0004) is not dumped: Load has the target store rebuild it
+// (Store.RebuildText) once the records are in.
+//
+// Version 1 files (without the supervision records) and version 2 files
+// (without matters) are still read; a file holding a record type of a
+// later version than its own is refused.
 //
 // For PostgreSQL, `pg_dump -Fc` is the alternative for whole-database
 // backups (restore with pg_restore into an empty database); the dump
@@ -73,7 +91,7 @@ import (
 // writes Version, and Load reads versions MinVersion to Version.
 const (
 	Format     = "tongban-dump"
-	Version    = 2
+	Version    = 3
 	MinVersion = 1
 )
 
@@ -82,6 +100,7 @@ const (
 	TypeDepartment       = "department"
 	TypeUser             = "user"
 	TypeCategory         = "category"
+	TypeMatter           = "matter" // version 3
 	TypeCalendarOverride = "calendar_override"
 	TypeAPIKey           = "api_key"
 	TypeCase             = "case"
@@ -96,16 +115,26 @@ const (
 )
 
 // Types lists the record types in the order a dump holds them.
-var Types = []string{TypeDepartment, TypeUser, TypeCategory, TypeCalendarOverride, TypeAPIKey, TypeCase, TypeEvent, TypeAttachment, TypePIIAccess,
+var Types = []string{TypeDepartment, TypeUser, TypeCategory, TypeMatter, TypeCalendarOverride, TypeAPIKey, TypeCase, TypeEvent, TypeAttachment, TypePIIAccess,
 	TypeAlarm, TypeFinding, TypeScoreDay, TypeScoreMonth}
 
-// typesIn is how many of Types (a prefix) a file of the given version may
-// hold.
-func typesIn(version int) int {
-	if version == 1 {
-		return 9
+// since is the format version that introduced each record type; a file
+// of an older version may not hold it.
+var since = map[string]int{TypeAlarm: 2, TypeFinding: 2, TypeScoreDay: 2, TypeScoreMonth: 2, TypeMatter: 3}
+
+// inVersion reports whether a file of the given version may hold typ.
+func inVersion(typ string, version int) bool { return since[typ] <= version }
+
+// typesOf lists, in file order, the record types a file of the given
+// version may hold.
+func typesOf(version int) []string {
+	var out []string
+	for _, t := range Types {
+		if inVersion(t, version) {
+			out = append(out, t)
+		}
 	}
-	return len(Types)
+	return out
 }
 
 func typeIndex(t string) int {
@@ -241,6 +270,27 @@ type categoryRec struct {
 	Active             bool           `json:"active"`
 	Order              int            `json:"ord"`
 	UpdatedAt          Time           `json:"updated_at"`
+}
+
+type matterRec struct {
+	Type     string `json:"type"`
+	Code     string `json:"code"`
+	Version  int    `json:"version"`
+	Name     string `json:"name"`
+	LeadDept string `json:"lead_dept"`
+	// Definition is the stored JSON text, as a string.
+	Definition string `json:"definition"`
+	CreatedAt  Time   `json:"created_at"`
+	CreatedBy  string `json:"created_by"`
+}
+
+func toMatter(m *tongban.MatterRecord) *matterRec {
+	return &matterRec{TypeMatter, m.Code, m.Version, m.Name, m.LeadDept, m.Definition, Time{m.CreatedAt}, m.CreatedBy}
+}
+
+func (r *matterRec) domain() tongban.MatterRecord {
+	return tongban.MatterRecord{MatterKey: tongban.MatterKey{Code: r.Code, Version: r.Version}, Name: r.Name, LeadDept: r.LeadDept,
+		Definition: r.Definition, CreatedAt: r.CreatedAt.Time, CreatedBy: r.CreatedBy}
 }
 
 type calendarRec struct {

@@ -30,6 +30,8 @@ var ErrNotEmpty = errors.New("the target store is not empty: load only into a ne
 type Result struct {
 	ExportedAt time.Time
 	Counts     Counts
+	// Indexed is how many loaded cases Load indexed for text search.
+	Indexed int
 }
 
 // Error is a dump that fails verification or a load that fails.
@@ -72,7 +74,8 @@ func Verify(ctx context.Context, r io.Reader) (*Result, error) {
 // it goes — header, order, every case's event chain, the end line's
 // counts and checksum — writing batches meanwhile; on an error after the
 // first batch was written the returned *Error has Partial set. Verify the
-// file first to fail before writing anything.
+// file first to fail before writing anything. Once all is written it
+// rebuilds the derived text-search data (Store.RebuildText).
 func Load(ctx context.Context, st tongban.Store, r io.Reader) (*Result, error) {
 	empty, err := st.IsEmpty(ctx)
 	if err != nil {
@@ -131,6 +134,15 @@ func Load(ctx context.Context, st tongban.Store, r io.Reader) (*Result, error) {
 	if err := st.FinishLoad(ctx); err != nil {
 		return nil, &Error{Msg: "finishing the load", Err: err, Partial: true}
 	}
+	// The text-search index and signatures are derived, not dumped: build
+	// them now, so that the loaded store searches (and finds duplicates)
+	// as the source did. Everything is loaded by then; should this fail,
+	// RebuildText (run again by tongban serve at start) finishes it.
+	n, err := st.RebuildText(ctx)
+	if err != nil {
+		return nil, &Error{Msg: "indexing the loaded cases for text search (every record is loaded; tongban serve finishes the index when it starts)", Err: err}
+	}
+	res.Indexed = n
 	return res, nil
 }
 
@@ -147,7 +159,7 @@ type reader struct {
 	br      *bufio.Reader
 	line    int64
 	counts  Counts
-	ntypes  int   // how many of Types the file's version may hold
+	version int   // the file's format version
 	typ     int   // index in Types of the current type
 	lastID  int64 // id of the last record of the current type
 	lastKey string
@@ -155,7 +167,9 @@ type reader struct {
 	// months holds, by month row key, the sum of the score_day rows read
 	// whose score_month row has not come yet.
 	lastScore tongban.ScoreKey
-	months    map[tongban.ScoreKey]*tongban.ScoreCounts
+	// lastMatter is the key of the last matter record.
+	lastMatter tongban.MatterKey
+	months     map[tongban.ScoreKey]*tongban.ScoreCounts
 	// Cases by ID, ascending (they come in id order), and their chains in
 	// blocks, so that growing never copies (and briefly doubles) them all.
 	caseIDs []int64
@@ -257,7 +271,7 @@ func read(ctx context.Context, in io.Reader, sink func(*tongban.LoadBatch) error
 	if h.Version < MinVersion || h.Version > Version {
 		return nil, r.fail(0, "dump format version %d is not supported (this tongban reads versions %d to %d)", h.Version, MinVersion, Version)
 	}
-	r.ntypes = typesIn(h.Version)
+	r.version = h.Version
 	sum := sha256.New()
 	for {
 		if r.line%4096 == 0 && ctx.Err() != nil {
@@ -334,11 +348,11 @@ func (r *reader) nextType(typ string) (bool, error) {
 	if ti < 0 {
 		return false, r.fail(0, "unknown record type %q", typ)
 	}
-	if ti >= r.ntypes {
-		return false, r.fail(0, "record type %q is not part of this file's format version (it holds %v)", typ, Types[:r.ntypes])
+	if !inVersion(typ, r.version) {
+		return false, r.fail(0, "record type %q is not part of this file's format version %d (it holds %v)", typ, r.version, typesOf(r.version))
 	}
 	if ti < r.typ {
-		return false, r.fail(0, "%s record after %s records: records must come in the order %v", typ, Types[r.typ], Types[:r.ntypes])
+		return false, r.fail(0, "%s record after %s records: records must come in the order %v", typ, Types[r.typ], typesOf(r.version))
 	}
 	if ti > r.typ {
 		r.typ = ti
@@ -387,6 +401,47 @@ func (r *reader) orderScore(typ string, k tongban.ScoreKey) error {
 	}
 	r.counts[typ]++
 	r.lastScore = k
+	return nil
+}
+
+// orderMatter is order for matter records, keyed by (code, version): codes
+// bytewise, and each code's versions 1, 2, 3… with none missing.
+func (r *reader) orderMatter(k tongban.MatterKey) error {
+	if k.Code == "" {
+		return r.fail(0, "matter without a code")
+	}
+	first, err := r.nextType(TypeMatter)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !first && k.Code < r.lastMatter.Code:
+		return r.fail(0, "matter %q after %q: not in code order", k.Code, r.lastMatter.Code)
+	case !first && k.Code == r.lastMatter.Code:
+		if k.Version != r.lastMatter.Version+1 {
+			return r.fail(0, "matter %q version %d after version %d: versions must be consecutive", k.Code, k.Version, r.lastMatter.Version)
+		}
+	case k.Version != 1:
+		return r.fail(0, "matter %q starts at version %d: versions must be consecutive from 1", k.Code, k.Version)
+	}
+	r.counts[TypeMatter]++
+	r.lastMatter = k
+	return nil
+}
+
+// checkDefinition checks a matter's stored definition is a JSON object
+// naming its code and version, as the store writes it.
+func (r *reader) checkDefinition(m *matterRec) error {
+	var def struct {
+		Code    string `json:"code"`
+		Version int    `json:"version"`
+	}
+	if err := json.Unmarshal([]byte(m.Definition), &def); err != nil {
+		return r.fail(0, "matter %q version %d: the definition is not a JSON object: %v", m.Code, m.Version, err)
+	}
+	if def.Code != m.Code || def.Version != m.Version {
+		return r.fail(0, "matter %q version %d: the definition names matter %q version %d", m.Code, m.Version, def.Code, def.Version)
+	}
 	return nil
 }
 
@@ -480,6 +535,19 @@ func (r *reader) record(typ string, line []byte) error {
 			return err
 		}
 		b.Categories = append(b.Categories, v.domain())
+	case TypeMatter:
+		var v matterRec
+		if err := strict(line, &v); err != nil {
+			return r.fail(0, "bad matter: %v", err)
+		}
+		if err := r.orderMatter(tongban.MatterKey{Code: v.Code, Version: v.Version}); err != nil {
+			return err
+		}
+		if err := r.checkDefinition(&v); err != nil {
+			return err
+		}
+		b.Matters = append(b.Matters, v.domain())
+		r.bytes += len(v.Definition)
 	case TypeCalendarOverride:
 		var v calendarRec
 		if err := strict(line, &v); err != nil {

@@ -109,6 +109,11 @@ func writeAll(ctx context.Context, snap tongban.Snapshot, e *encoder) error {
 			return err
 		}
 	}
+	if err := matterPages(ctx, pageSize, snap.DumpMatters, func(m *tongban.MatterRecord) error {
+		return e.record(TypeMatter, toMatter(m))
+	}); err != nil {
+		return err
+	}
 	overrides, err := snap.DumpCalendarOverrides(ctx)
 	if err != nil {
 		return err
@@ -165,6 +170,31 @@ func writeAll(ctx context.Context, snap tongban.Snapshot, e *encoder) error {
 	return scorePages(ctx, pageSize, snap.DumpScoreMonths, func(s *tongban.ScoreEntry) error {
 		return e.record(TypeScoreMonth, toScoreMonth(s))
 	})
+}
+
+// matterPages is pages for matters, keyed by (code, version).
+func matterPages(ctx context.Context, limit int, read func(ctx context.Context, after *tongban.MatterKey, limit int) ([]tongban.MatterRecord, error), emit func(*tongban.MatterRecord) error) error {
+	var last *tongban.MatterKey
+	for {
+		page, err := read(ctx, last, limit)
+		if err != nil {
+			return err
+		}
+		for i := range page {
+			m := &page[i]
+			if last != nil && m.MatterKey.Compare(*last) <= 0 {
+				return fmt.Errorf("store returned matter %v after %v: pages must be in (code, version) order", m.MatterKey, *last)
+			}
+			if err := emit(m); err != nil {
+				return err
+			}
+			k := m.MatterKey
+			last = &k
+		}
+		if len(page) < limit {
+			return nil
+		}
+	}
 }
 
 // scorePages is pages for the score tables, keyed by (dim, period, key).

@@ -50,6 +50,28 @@ func (s *snapshot) DumpCategories(ctx context.Context) ([]*tongban.Category, err
 	return collect(rows, err, scanCategory)
 }
 
+var matterColNames = []string{"code", "version", "name", "lead_dept", "definition", "created_at", "created_by"}
+
+// DumpMatters pages through matters in (code, version) order, codes
+// compared bytewise (the "C" collation) whatever the database's.
+func (s *snapshot) DumpMatters(ctx context.Context, after *tongban.MatterKey, limit int) ([]tongban.MatterRecord, error) {
+	q := `SELECT ` + strings.Join(matterColNames, ", ") + ` FROM matters`
+	args := []any{}
+	if after != nil {
+		q += ` WHERE code COLLATE "C" > $1 OR (code = $1 AND version > $2)`
+		args = append(args, after.Code, int64(after.Version))
+	}
+	q += ` ORDER BY code COLLATE "C", version LIMIT ` + strconv.Itoa(limit)
+	rows, err := s.tx.Query(ctx, q, args...)
+	return collect(rows, err, func(r scanner) (tongban.MatterRecord, error) {
+		var m tongban.MatterRecord
+		var version, created int64
+		err := r.Scan(&m.Code, &version, &m.Name, &m.LeadDept, &m.Definition, &created, &m.CreatedBy)
+		m.Version, m.CreatedAt = int(version), fromMicros(created)
+		return m, err
+	})
+}
+
 func (s *snapshot) DumpCalendarOverrides(ctx context.Context) ([]tongban.CalendarOverride, error) {
 	rows, err := s.tx.Query(ctx, `SELECT date, off, name FROM calendar_overrides ORDER BY date COLLATE "C"`)
 	return collect(rows, err, func(r scanner) (tongban.CalendarOverride, error) {
@@ -245,6 +267,12 @@ func (db *DB) Load(ctx context.Context, b *tongban.LoadBatch) error {
 		}); err != nil {
 			return err
 		}
+		if err := copyIn("matters", matterColNames, len(b.Matters), func(i int) []any {
+			m := &b.Matters[i]
+			return []any{m.Code, int64(m.Version), m.Name, m.LeadDept, m.Definition, micros(m.CreatedAt), m.CreatedBy}
+		}); err != nil {
+			return err
+		}
 		if err := copyIn("calendar_overrides", []string{"date", "off", "name"}, len(b.CalendarOverrides), func(i int) []any {
 			o := b.CalendarOverrides[i]
 			return []any{o.Date, o.Off, o.Name}
@@ -335,7 +363,7 @@ func (db *DB) FinishLoad(ctx context.Context) error {
 func (db *DB) IsEmpty(ctx context.Context) (bool, error) {
 	var found bool
 	err := db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM departments) OR EXISTS (SELECT 1 FROM users)
-		OR EXISTS (SELECT 1 FROM categories) OR EXISTS (SELECT 1 FROM calendar_overrides) OR EXISTS (SELECT 1 FROM api_keys)
+		OR EXISTS (SELECT 1 FROM categories) OR EXISTS (SELECT 1 FROM matters) OR EXISTS (SELECT 1 FROM calendar_overrides) OR EXISTS (SELECT 1 FROM api_keys)
 		OR EXISTS (SELECT 1 FROM cases) OR EXISTS (SELECT 1 FROM events) OR EXISTS (SELECT 1 FROM attachments)
 		OR EXISTS (SELECT 1 FROM pii_access) OR EXISTS (SELECT 1 FROM alarms) OR EXISTS (SELECT 1 FROM findings)
 		OR EXISTS (SELECT 1 FROM score_days) OR EXISTS (SELECT 1 FROM score_months)`).Scan(&found)

@@ -62,6 +62,27 @@ func (s *snapshot) DumpCategories(ctx context.Context) ([]*tongban.Category, err
 	return queryAll(ctx, s.tx, scanCategory, `SELECT `+catCols+` FROM categories ORDER BY code`)
 }
 
+const matterDumpCols = `code, version, name, lead_dept, definition, created_at, created_by`
+
+// DumpMatters pages through matters by its primary key; TEXT compares
+// bytewise (BINARY), as the dump orders codes.
+func (s *snapshot) DumpMatters(ctx context.Context, after *tongban.MatterKey, limit int) ([]tongban.MatterRecord, error) {
+	q := `SELECT ` + matterDumpCols + ` FROM matters`
+	args := []any{}
+	if after != nil {
+		q += ` WHERE (code, version) > (?, ?)`
+		args = append(args, after.Code, after.Version)
+	}
+	q += ` ORDER BY code, version LIMIT ?`
+	return queryAll(ctx, s.tx, func(r interface{ Scan(...any) error }) (tongban.MatterRecord, error) {
+		var m tongban.MatterRecord
+		var created int64
+		err := r.Scan(&m.Code, &m.Version, &m.Name, &m.LeadDept, &m.Definition, &created, &m.CreatedBy)
+		m.CreatedAt = fromMicros(created)
+		return m, err
+	}, q, append(args, limit)...)
+}
+
 func (s *snapshot) DumpCalendarOverrides(ctx context.Context) ([]tongban.CalendarOverride, error) {
 	return queryAll(ctx, s.tx, func(r interface{ Scan(...any) error }) (tongban.CalendarOverride, error) {
 		var o tongban.CalendarOverride
@@ -221,6 +242,12 @@ func (db *DB) Load(ctx context.Context, b *tongban.LoadBatch) error {
 				})
 			},
 			func() error {
+				return ins(`INSERT INTO matters (`+matterDumpCols+`) VALUES (?,?,?,?,?,?,?)`, len(b.Matters), func(i int) []any {
+					m := &b.Matters[i]
+					return []any{m.Code, m.Version, m.Name, m.LeadDept, m.Definition, micros(m.CreatedAt), m.CreatedBy}
+				})
+			},
+			func() error {
 				return ins(`INSERT INTO calendar_overrides (date, off, name) VALUES (?,?,?)`, len(b.CalendarOverrides), func(i int) []any {
 					o := b.CalendarOverrides[i]
 					return []any{o.Date, b2i(o.Off), o.Name}
@@ -307,7 +334,7 @@ func (db *DB) FinishLoad(ctx context.Context) error { return nil }
 func (db *DB) IsEmpty(ctx context.Context) (bool, error) {
 	var found bool
 	err := db.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM departments) OR EXISTS (SELECT 1 FROM users)
-		OR EXISTS (SELECT 1 FROM categories) OR EXISTS (SELECT 1 FROM calendar_overrides) OR EXISTS (SELECT 1 FROM api_keys)
+		OR EXISTS (SELECT 1 FROM categories) OR EXISTS (SELECT 1 FROM matters) OR EXISTS (SELECT 1 FROM calendar_overrides) OR EXISTS (SELECT 1 FROM api_keys)
 		OR EXISTS (SELECT 1 FROM cases) OR EXISTS (SELECT 1 FROM events) OR EXISTS (SELECT 1 FROM attachments)
 		OR EXISTS (SELECT 1 FROM pii_access) OR EXISTS (SELECT 1 FROM alarms) OR EXISTS (SELECT 1 FROM findings)
 		OR EXISTS (SELECT 1 FROM score_days) OR EXISTS (SELECT 1 FROM score_months)`).Scan(&found)

@@ -81,6 +81,7 @@ func (s *suite) snapshotPages(t *testing.T) {
 	must(t, st.LogPIIAccess(ctx, &tongban.PIIAccess{CaseID: cases[0].ID, UserID: u.ID, Login: u.Login, Reason: "回访", At: at(4, 9, 0)}))
 	must(t, st.LogPIIAccess(ctx, &tongban.PIIAccess{CaseID: cases[2].ID, UserID: u.ID, Login: u.Login, Reason: "核实", At: at(4, 9, 1)}))
 	wantAlarms, wantFindings, wantDays, wantMonths := supervisionRecords(t, st, cases[1], cases[3])
+	wantMatters := putMatters(t, st)
 
 	snap, err := st.Snapshot(ctx)
 	must(t, err)
@@ -174,7 +175,13 @@ func (s *suite) snapshotPages(t *testing.T) {
 	readMonths := func(after *tongban.ScoreKey, n int) ([]tongban.ScoreEntry, error) {
 		return snap.DumpScoreMonths(ctx, after, n)
 	}
+	readMatters := func(after *tongban.MatterKey, n int) ([]tongban.MatterRecord, error) {
+		return snap.DumpMatters(ctx, after, n)
+	}
 	for _, limit := range []int{1, 2, 3, 100} {
+		if g, w := jsonOf(t, matterPageAll(t, limit, readMatters)), jsonOf(t, wantMatters); g != w {
+			t.Fatalf("DumpMatters (pages of %d)\n got %s\nwant %s", limit, g, w)
+		}
 		if g, w := jsonOf(t, scorePageAll(t, limit, readDays)), jsonOf(t, wantDays); g != w {
 			t.Fatalf("DumpScoreDays (pages of %d)\n got %s\nwant %s", limit, g, w)
 		}
@@ -208,6 +215,57 @@ func scorePageAll(t *testing.T, limit int, read func(after *tongban.ScoreKey, li
 			return all
 		}
 	}
+}
+
+// matterPageAll reads every matter version through read in pages of
+// limit, checking that keys strictly increase and that a short page ends
+// the list.
+func matterPageAll(t *testing.T, limit int, read func(after *tongban.MatterKey, limit int) ([]tongban.MatterRecord, error)) []tongban.MatterRecord {
+	t.Helper()
+	all := []tongban.MatterRecord{}
+	var last *tongban.MatterKey
+	for {
+		page, err := read(last, limit)
+		must(t, err)
+		if len(page) > limit {
+			t.Fatalf("page of %d matters, limit %d", len(page), limit)
+		}
+		for _, m := range page {
+			if last != nil && m.MatterKey.Compare(*last) <= 0 {
+				t.Fatalf("matter %+v after %+v: pages not in (code, version) order", m.MatterKey, *last)
+			}
+			k := m.MatterKey
+			last = &k
+		}
+		all = append(all, page...)
+		if len(page) == 0 {
+			return all
+		}
+	}
+}
+
+// putMatters puts matters through the store's MatterStore, if it keeps a
+// catalogue — codes whose bytewise order differs from a linguistic one,
+// one of them in three versions — and returns what a snapshot should hold
+// of them, in dump order.
+func putMatters(t *testing.T, st tongban.Store) []tongban.MatterRecord {
+	t.Helper()
+	ms, ok := st.(tongban.MatterStore)
+	if !ok {
+		return []tongban.MatterRecord{}
+	}
+	var out []tongban.MatterRecord
+	for _, p := range []struct{ code, name string }{{"b-1", "乙"}, {"B-2", "丙"}, {"b-1", "乙 v2"}, {"a.1", "甲"}, {"b-1", "乙 v3"}} {
+		m := &tongban.Matter{Code: p.code, Name: p.name, LegalBasis: "依据 \"<&>\"", Free: true, StatutoryDays: 20, PromisedDays: 10, Lead: "cg", CreatedBy: "admin",
+			Steps: []tongban.MatterStep{{Name: "审查", Mode: tongban.StepSerial, Departments: []string{"cg"}, LimitDays: 5}}}
+		must(t, ms.PutMatter(t.Context(), m))
+		def, err := json.Marshal(m)
+		must(t, err)
+		out = append(out, tongban.MatterRecord{MatterKey: tongban.MatterKey{Code: m.Code, Version: m.Version}, Name: m.Name, LeadDept: m.Lead,
+			Definition: string(def), CreatedAt: m.CreatedAt, CreatedBy: m.CreatedBy})
+	}
+	slices.SortFunc(out, func(a, b tongban.MatterRecord) int { return a.MatterKey.Compare(b.MatterKey) })
+	return out
 }
 
 // supervisionRecords writes alarms (one cleared later), a finding and
@@ -338,6 +396,22 @@ func loadFixture(t *testing.T) *tongban.LoadBatch {
 		CalendarOverrides: []tongban.CalendarOverride{{Date: "2027-02-06", Off: true, Name: "春节"}},
 		APIKeys:           []*tongban.APIKey{{ID: 31, Name: "app", Hash: "keyhash", Prefix: "tbk_abcd", Revoked: true, CreatedAt: at(1, 11, 0)}},
 	}
+	// Matter definitions as stored text: loaded and dumped byte for byte,
+	// not re-encoded (odd spacing and key order kept).
+	for _, m := range []struct {
+		code string
+		v    int
+		def  string
+	}{
+		{"ZJ-001", 1, `{"code":"ZJ-001","version":1,"name":"许可 <&>","lead_department":"cg","steps":[]}`},
+		{"ZJ-001", 2, `{"version":2, "code":"ZJ-001","name":"许可（修订）","lead_department":"cg","steps":[{"name":"审查","mode":"serial","departments":["cg"],"limit_days":5}]}`},
+		{"zj-000", 1, `{"code":"zj-000","version":1,"name":"小写","lead_department":"jd","steps":[]}`},
+	} {
+		var def tongban.Matter
+		must(t, json.Unmarshal([]byte(m.def), &def))
+		b.Matters = append(b.Matters, tongban.MatterRecord{MatterKey: tongban.MatterKey{Code: m.code, Version: m.v}, Name: def.Name, LeadDept: def.Lead,
+			Definition: m.def, CreatedAt: at(2, 8, m.v), CreatedBy: "admin"})
+	}
 	evID := int64(500)
 	for i, id := range []int64{1000, 1003} {
 		c := newCase()
@@ -400,10 +474,10 @@ func (s *suite) loadRoundTrip(t *testing.T) {
 	st, ctx := s.open(t), t.Context()
 	b := loadFixture(t)
 	// Two batches, as a load sends them: references cross batches.
-	first := &tongban.LoadBatch{Departments: b.Departments, Users: b.Users, Categories: b.Categories, CalendarOverrides: b.CalendarOverrides, APIKeys: b.APIKeys, Cases: b.Cases}
+	first := &tongban.LoadBatch{Departments: b.Departments, Users: b.Users, Categories: b.Categories, Matters: b.Matters[:1], CalendarOverrides: b.CalendarOverrides, APIKeys: b.APIKeys, Cases: b.Cases}
 	second := &tongban.LoadBatch{Events: b.Events, Attachments: b.Attachments, PIIAccess: b.PIIAccess, Alarms: b.Alarms, Findings: b.Findings,
 		ScoreDays: b.ScoreDays[:2]}
-	third := &tongban.LoadBatch{ScoreDays: b.ScoreDays[2:], ScoreMonths: b.ScoreMonths}
+	third := &tongban.LoadBatch{ScoreDays: b.ScoreDays[2:], ScoreMonths: b.ScoreMonths, Matters: b.Matters[1:]}
 	must(t, st.Load(ctx, first))
 	must(t, st.Load(ctx, second))
 	must(t, st.Load(ctx, third))
@@ -544,6 +618,24 @@ func (s *suite) loadRoundTrip(t *testing.T) {
 	if g, w := jsonOf(t, months), jsonOf(t, b.ScoreMonths); g != w {
 		t.Fatalf("DumpScoreMonths after Load\n got %s\nwant %s", g, w)
 	}
+	matters, err := snap.DumpMatters(ctx, nil, 10)
+	must(t, err)
+	if g, w := jsonOf(t, matters), jsonOf(t, b.Matters); g != w { // bytewise: "ZJ-001" before "zj-000"
+		t.Fatalf("DumpMatters after Load\n got %s\nwant %s", g, w)
+	}
+	// The catalogue reads the loaded versions.
+	if ms, ok := st.(tongban.MatterStore); ok {
+		latest, err := ms.Matter(ctx, "ZJ-001", 0)
+		must(t, err)
+		if latest.Version != 2 || latest.Name != "许可（修订）" || !latest.CreatedAt.Equal(at(2, 8, 2)) || latest.CreatedBy != "admin" {
+			t.Fatalf("latest ZJ-001 after Load = %+v", latest)
+		}
+		v1, err := ms.Matter(ctx, "ZJ-001", 1)
+		must(t, err)
+		if v1.Name != "许可 <&>" {
+			t.Fatalf("ZJ-001 v1 after Load = %+v", v1)
+		}
+	}
 }
 
 // After a load, new records get IDs above the loaded ones.
@@ -601,6 +693,15 @@ func (s *suite) loadThenCreate(t *testing.T) {
 	}
 }
 
+// snap0 opens a snapshot closed when the test ends.
+func snap0(t *testing.T, st tongban.Store) tongban.Snapshot {
+	t.Helper()
+	snap, err := st.Snapshot(t.Context())
+	must(t, err)
+	t.Cleanup(func() { snap.Close() })
+	return snap
+}
+
 // A batch is one transaction: a failing record leaves nothing of it.
 func (s *suite) loadAtomic(t *testing.T) {
 	st, ctx := s.open(t), t.Context()
@@ -635,6 +736,12 @@ func (s *suite) loadAtomic(t *testing.T) {
 	}
 	if err := st.Load(ctx, &tongban.LoadBatch{ScoreMonths: b.ScoreMonths[:1], ScoreDays: []tongban.ScoreEntry{b.ScoreDays[0], b.ScoreDays[0]}}); err == nil {
 		t.Fatal("Load of a score row twice succeeded")
+	}
+	if err := st.Load(ctx, &tongban.LoadBatch{Matters: []tongban.MatterRecord{b.Matters[0], b.Matters[1], b.Matters[0]}}); err == nil {
+		t.Fatal("Load of a matter version twice succeeded")
+	}
+	if ms, err := snap0(t, st).DumpMatters(ctx, nil, 10); err != nil || len(ms) != 0 {
+		t.Fatalf("a failed Load left %d matters (%v)", len(ms), err)
 	}
 	snap, err := st.Snapshot(ctx)
 	must(t, err)
@@ -672,6 +779,11 @@ func (s *suite) isEmpty(t *testing.T) {
 	st = s.open(t)
 	create(t, st, newCase())
 	wantEmpty(st, false, "with a case")
+
+	st = s.open(t)
+	b := loadFixture(t)
+	must(t, st.Load(ctx, &tongban.LoadBatch{Matters: b.Matters[:1]}))
+	wantEmpty(st, false, "with a matter only")
 
 	st = s.open(t)
 	must(t, st.AddScores(ctx, []tongban.ScoreDelta{{Day: 20250303, Dim: tongban.ByDepartment, Key: "cg", ScoreCounts: tongban.ScoreCounts{Received: 1}}}))

@@ -18,13 +18,14 @@ func init() {
 }
 
 const dumpHelp = `Write the whole system — departments, users (with password hashes), categories,
-calendar overrides, API keys (hashes), cases (supervision orders included),
+the service catalogue (every version of every matter), calendar overrides,
+API keys (hashes), cases (supervision orders and applications included),
 events with their hash chains, attachments, the PII access log, and
 electronic supervision's alarms, findings and scorecard day and month rows —
-to FILE, a versioned JSON Lines file (format version 2) read from one
+to FILE, a versioned JSON Lines file (format version 3) read from one
 consistent snapshot while the server keeps running. A FILE ending in .gz is
-compressed; - writes to standard output. Sessions and rate-limit counters
-are not included. The file holds personal data and credential hashes: keep
+compressed; - writes to standard output. Sessions, rate-limit counters and
+the text-search index (rebuilt by tongban load) are not included. The file holds personal data and credential hashes: keep
 it as safe as the database.
 
 Load it into a new store of either kind with tongban load. For PostgreSQL,
@@ -73,10 +74,11 @@ empty store: a SQLite file that does not exist yet, or an empty PostgreSQL
 database (tongban migrate may have run on it). IDs, hashes and versions are
 kept. Every case's event hash chain, the record counts and the file's
 checksum are verified, as are that alarms and findings belong to cases in
-the file and that scorecard month rows are the sums of their days; a FILE
-(not -) is verified completely before anything is written. Files of format
-versions 1 and 2 are read. FILE may be gzip-compressed; - reads standard
-input.`, out)
+the file, that scorecard month rows are the sums of their days and that
+each matter's versions run from 1 without a gap; a FILE (not -) is
+verified completely before anything is written. The loaded cases are then
+indexed for text search. Files of format versions 1 to 3 are read. FILE
+may be gzip-compressed; - reads standard input.`, out)
 	sf := addStoreFlags(fs)
 	noPrecheck := fs.Bool("no-precheck", false, "do not verify FILE completely before loading (it is still verified while loading)")
 	pos, err := parse(fs, args)
@@ -125,6 +127,6 @@ input.`, out)
 		}
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	fmt.Fprintf(out, "loaded %s in %s (total %s): %s\n", path, time.Since(loadStart).Round(time.Millisecond), time.Since(start).Round(time.Millisecond), res.Counts)
+	fmt.Fprintf(out, "loaded %s in %s (total %s): %s; %d cases indexed for text search\n", path, time.Since(loadStart).Round(time.Millisecond), time.Since(start).Round(time.Millisecond), res.Counts, res.Indexed)
 	return nil
 }
