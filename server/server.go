@@ -68,6 +68,7 @@ func (s *Server) routes() {
 	s.superviseRoutes()
 	s.textRoutes()
 	s.matterRoutes()
+	s.applyRoutes() // ui_matters.go: catalogue, online application, progress, review workbench
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {

@@ -304,6 +304,10 @@ func (s *Server) uiTrack(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) renderTrack(w http.ResponseWriter, r *http.Request, v *view, c *tongban.Case, status int) {
+	if c.Kind == tongban.KindApplication {
+		s.renderApplicationTrack(w, r, v, c, status) // ui_apply_track.go
+		return
+	}
 	evs, err := s.Store.Events(r.Context(), c.ID)
 	if err != nil {
 		s.fail(w, r, err)

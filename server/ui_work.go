@@ -167,6 +167,9 @@ func (s *Server) tabsFor(u *tongban.User) []*inboxTab {
 	} else if u.Has(tongban.RoleSupervisor) {
 		add("orders", func(f *tongban.CaseFilter) { f.Kind, f.Status = tongban.KindTask, tongban.StatusOpen })
 	}
+	if appQueueFor(u) {
+		add("apps", func(f *tongban.CaseFilter) { appQueueFilter(f, u) }) // ui_apply_work.go
+	}
 	add("all", func(f *tongban.CaseFilter) {})
 	return tabs
 }
@@ -220,6 +223,10 @@ func (s *Server) uiInbox(w http.ResponseWriter, r *http.Request) {
 		t.Label = v.T("work.tab." + t.Key)
 		t.Active = t == cur
 		t.URL = "/work?tab=" + t.Key
+	}
+	if cur.Key == "apps" {
+		s.uiAppInbox(w, r, v, u, tabs) // ui_apply_work.go
+		return
 	}
 	if cur.Key != "all" {
 		f.Steps = nil
@@ -334,6 +341,8 @@ type caseData struct {
 	Duplicates  []engine.Duplicate
 	// Supervision and SupervisionSide are the supervision panels (ui_supervise.go).
 	Supervision, SupervisionSide template.HTML
+	// Application and ApplicationSide are an application's facts and action forms (ui_apply_work.go).
+	Application, ApplicationSide template.HTML
 }
 
 func (s *Server) uiCase(w http.ResponseWriter, r *http.Request) {
@@ -464,6 +473,10 @@ func (s *Server) showCase(w http.ResponseWriter, r *http.Request, c *tongban.Cas
 	}
 	s.textPanels(r, a.User, c, lk, d)
 	d.Supervision, d.SupervisionSide = s.supervisionPanels(r, v, c, lk)
+	if c.Kind == tongban.KindApplication {
+		d.Application, d.ApplicationSide = s.applicationPanels(r, v, c, lk, d.Actions)
+		d.Actions = nil
+	}
 	v.D = d
 	s.render(w, r, status, "case", v)
 }
