@@ -16,6 +16,7 @@ import (
 
 	"github.com/tongban/tongban/engine"
 	"github.com/tongban/tongban/server"
+	"github.com/tongban/tongban/supervise"
 )
 
 func init() {
@@ -26,6 +27,7 @@ type serveFlags struct {
 	addr         string
 	trustProxy   bool
 	scanInterval time.Duration
+	supervision  string
 	text         textFlags
 }
 
@@ -38,6 +40,7 @@ func addServeFlags(fs *flag.FlagSet) *serveFlags {
 		scan = 10 * time.Second
 	}
 	fs.DurationVar(&f.scanInterval, "scan-interval", scan, "how often to raise the alarms that fell due; 0 disables the scanner (TONGBAN_SCAN_INTERVAL)")
+	fs.StringVar(&f.supervision, "supervision", os.Getenv("TONGBAN_SUPERVISION"), "JSON file of supervision settings over the defaults: alarm thresholds per category, flags, grading (TONGBAN_SUPERVISION; see docs/SUPERVISION.md)")
 	f.text.add(fs)
 	return f
 }
@@ -66,6 +69,13 @@ func cmdServe(ctx context.Context, args []string, _ io.Reader, out io.Writer) er
 func serve(ctx context.Context, e *engine.Engine, svf *serveFlags, out io.Writer) error {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	e.Log = log
+	if svf.supervision != "" {
+		cfg, err := supervise.Load(svf.supervision)
+		if err != nil {
+			return fmt.Errorf("supervision settings %s: %w", svf.supervision, err)
+		}
+		e.Supervision = cfg
+	}
 	opts := server.DefaultOptions()
 	opts.TrustProxy = svf.trustProxy
 	srv := server.New(e, opts)
