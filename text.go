@@ -21,6 +21,14 @@ type TextStore interface {
 	RebuildText(ctx context.Context) (int, error)
 }
 
+// MaxSearchTotal limits full-text search (CaseFilter.Query), so that a
+// query of one common word over millions of cases stays fast: Total
+// counts at most MaxSearchTotal matches (SQLite counts a query without
+// other filters exactly), and results are ordered by relevance when fewer
+// match, else newest first (ranking that many helps nobody; the newest
+// matter most).
+const MaxSearchTotal = 1000
+
 // TextScan selects cases for ScanTexts. Zero fields select all.
 type TextScan struct {
 	Kind     string

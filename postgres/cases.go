@@ -365,13 +365,13 @@ func (db *DB) ListCases(ctx context.Context, f tongban.CaseFilter) (*tongban.Cas
 		limit = 50
 	}
 	page := &tongban.CasePage{Cases: []*tongban.Case{}}
-	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM cases`+w.sql(), w.args...).Scan(&page.Total); err != nil {
+	if err := db.pool.QueryRow(ctx, countSQL(w), w.args...).Scan(&page.Total); err != nil {
 		return nil, err
 	}
 	cond := w.sql()
 	order := orderBy(f.Sort)
-	if w.tsq != "" && f.Sort == "" { // best match first
-		order = ` ORDER BY ts_rank_cd(search_tsv, to_tsquery('simple', ` + w.tsq + `)) DESC, id DESC`
+	if w.tsq != "" && f.Sort == "" {
+		order = searchOrder(w.tsq, page.Total)
 	}
 	lim, off := w.arg(limit), w.arg(max(f.Offset, 0))
 	rows, err := db.pool.Query(ctx, `SELECT `+caseCols+` FROM cases`+cond+order+` LIMIT `+lim+` OFFSET `+off, w.args...)
@@ -389,6 +389,6 @@ func (db *DB) ListCases(ctx context.Context, f tongban.CaseFilter) (*tongban.Cas
 func (db *DB) CountCases(ctx context.Context, f tongban.CaseFilter) (int, error) {
 	w := where(f)
 	var n int
-	err := db.pool.QueryRow(ctx, `SELECT count(*) FROM cases`+w.sql(), w.args...).Scan(&n)
+	err := db.pool.QueryRow(ctx, countSQL(w), w.args...).Scan(&n)
 	return n, err
 }

@@ -51,6 +51,25 @@ func updateTextSQL(first int) string {
 	return `, search_tsv = CASE WHEN ` + changed + ` THEN ` + tsvExpr(first) + ` ELSE search_tsv END, text_sig = CASE WHEN ` + changed + ` THEN $` + strconv.Itoa(first+4) + ` ELSE text_sig END`
 }
 
+// countSQL counts the cases of a filter; a full-text search counts at
+// most tongban.MaxSearchTotal.
+func countSQL(w *filter) string {
+	if w.tsq == "" {
+		return `SELECT count(*) FROM cases` + w.sql()
+	}
+	return `SELECT count(*) FROM (SELECT 1 FROM cases` + w.sql() + ` LIMIT ` + strconv.Itoa(tongban.MaxSearchTotal) + `) m`
+}
+
+// searchOrder is the order of search results without an explicit sort:
+// by ts_rank_cd when fewer than tongban.MaxSearchTotal match, else newest
+// first.
+func searchOrder(tsq string, total int) string {
+	if total < tongban.MaxSearchTotal {
+		return ` ORDER BY ts_rank_cd(search_tsv, to_tsquery('simple', ` + tsq + `)) DESC, id DESC`
+	}
+	return ` ORDER BY id DESC`
+}
+
 // RebuildText indexes the cases without a signature, 500 per transaction.
 func (db *DB) RebuildText(ctx context.Context) (int, error) {
 	n := 0

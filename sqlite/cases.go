@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"strconv"
 	"strings"
 
 	"github.com/tongban/tongban"
@@ -97,18 +98,27 @@ func (db *DB) CreateCase(ctx context.Context, c *tongban.Case, first *tongban.Ev
 		// The first event's hash covers the case id, so take the id first
 		// (the single writer makes max+1 safe) and write the row once.
 		var id int64
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) + 1 FROM cases`).Scan(&id); err != nil {
-			return err
-		}
-		first.CaseID = id
-		first.Seq = 1
-		first.PrevHash = ""
-		first.Hash = first.ComputeHash()
-		c.Version, c.LastHash = 1, first.Hash
-		args := append([]any{id}, caseArgs(c)...)
-		_, err := db.execTx(ctx, tx, `INSERT INTO cases (`+caseCols+`) VALUES (`+placeholders(len(args))+`)`, args...)
-		if isUnique(err) {
-			return tongban.Errorf(tongban.EConflict, "跟踪码重复", "duplicate tracking code")
+		var err error
+		for attempt := 0; ; attempt++ {
+			if id, err = db.nextCaseID(ctx, tx); err != nil {
+				return err
+			}
+			first.CaseID = id
+			first.Seq = 1
+			first.PrevHash = ""
+			first.Hash = first.ComputeHash()
+			c.Version, c.LastHash = 1, first.Hash
+			args := append([]any{id}, caseArgs(c)...)
+			_, err = db.execTx(ctx, tx, `INSERT INTO cases (`+caseCols+`) VALUES (`+placeholders(len(args))+`)`, args...)
+			if !isUnique(err) {
+				break
+			}
+			// Either the tracking code is taken, or another process
+			// wrote cases behind our id counter: recount once and retry.
+			db.caseID = 0
+			if attempt == 1 {
+				return tongban.Errorf(tongban.EConflict, "跟踪码重复", "duplicate tracking code")
+			}
 		}
 		if err != nil {
 			return err
@@ -379,12 +389,13 @@ func (db *DB) ListCases(ctx context.Context, f tongban.CaseFilter) (*tongban.Cas
 		limit = 50
 	}
 	page := &tongban.CasePage{Cases: []*tongban.Case{}}
-	if err := db.queryRow(ctx, `SELECT count(*)`+fr+w, args...).Scan(&page.Total); err != nil {
+	var err error
+	if page.Total, err = db.count(ctx, f, fr, w, args, fts); err != nil {
 		return nil, err
 	}
 	order := orderBy(f.Sort)
 	if fts && f.Sort == "" {
-		order = ` ORDER BY ` + ftsRank + `, cases.id DESC` // best match first
+		order = searchOrder(page.Total)
 	}
 	rows, err := db.query(ctx, `SELECT `+caseCols+fr+w+order+` LIMIT ? OFFSET ?`, append(args, limit, max(f.Offset, 0))...)
 	if err != nil {
@@ -403,8 +414,22 @@ func (db *DB) ListCases(ctx context.Context, f tongban.CaseFilter) (*tongban.Cas
 
 // CountCases counts cases matching f.
 func (db *DB) CountCases(ctx context.Context, f tongban.CaseFilter) (int, error) {
-	fr, w, args, _ := from(f)
+	fr, w, args, fts := from(f)
+	return db.count(ctx, f, fr, w, args, fts)
+}
+
+// count counts the cases of a filter; a full-text search with other
+// filters counts at most tongban.MaxSearchTotal.
+func (db *DB) count(ctx context.Context, f tongban.CaseFilter, fr, w string, args []any, fts bool) (int, error) {
 	var n int
-	err := db.queryRow(ctx, `SELECT count(*)`+fr+w, args...).Scan(&n)
+	q := `SELECT count(*)` + fr + w
+	if fts {
+		if only, _ := where(f); only == "" {
+			q = `SELECT count(*) FROM case_fts WHERE case_fts MATCH ?` // no join needed
+		} else {
+			q = `SELECT count(*) FROM (SELECT 1` + fr + w + ` LIMIT ` + strconv.Itoa(tongban.MaxSearchTotal) + `)`
+		}
+	}
+	err := db.queryRow(ctx, q, args...).Scan(&n)
 	return n, err
 }

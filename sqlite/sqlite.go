@@ -42,6 +42,8 @@ type DB struct {
 	rates  map[string]rateWindow
 
 	readStmts, writeStmts stmtCache
+
+	caseID int64 // last case id handed out; writer goroutine only
 }
 
 type rateWindow struct {
@@ -272,6 +274,7 @@ func (db *DB) commit(batch []*writeOp) {
 		return
 	}
 	if err := tx.Commit(); err != nil {
+		db.caseID = 0
 		for _, op := range batch {
 			op.done <- err
 		}

@@ -17,6 +17,16 @@ import (
 // ftsRank weights title matches above address, body and reply ones.
 const ftsRank = `bm25(case_fts, 8.0, 1.0, 1.0, 2.0)`
 
+// searchOrder is the order of search results without an explicit sort:
+// by relevance (bm25) when fewer than tongban.MaxSearchTotal match, else
+// newest first, which needs no score for every match.
+func searchOrder(total int) string {
+	if total < tongban.MaxSearchTotal {
+		return ` ORDER BY ` + ftsRank + `, cases.id DESC`
+	}
+	return ` ORDER BY case_fts.rowid DESC`
+}
+
 // indexText (re)writes a case's index row and signature inside tx.
 func (db *DB) indexText(ctx context.Context, tx *sql.Tx, id int64, title, body, reply, address string) error {
 	sig := textproc.SignCase(title, body)
@@ -115,18 +125,20 @@ func (db *DB) ScanTexts(ctx context.Context, f tongban.TextScan, fn func(*tongba
 	var conds []string
 	var args []any
 	add := func(c string, a ...any) { conds = append(conds, c); args = append(args, a...) }
+	// Walk the primary key from AfterID ("+col" keeps the planner off
+	// other indexes, which would sort every match for each page).
 	add("id > ?", f.AfterID)
 	if f.Kind != "" {
-		add("kind = ?", f.Kind)
+		add("+kind = ?", f.Kind)
 	}
 	if f.Status != "" {
-		add("status = ?", f.Status)
+		add("+status = ?", f.Status)
 	}
 	if !f.From.IsZero() {
-		add("received_at >= ?", micros(f.From))
+		add("+received_at >= ?", micros(f.From))
 	}
 	if !f.To.IsZero() {
-		add("received_at < ?", micros(f.To))
+		add("+received_at < ?", micros(f.To))
 	}
 	body := `'', ''`
 	if f.WithBody {
