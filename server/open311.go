@@ -675,7 +675,13 @@ func o311Notice(c *tongban.Case, cat *tongban.Category) string {
 		return "须在" + n + "个工作小时内办理，时限至 " + due + " / to be handled within " + n + " office hours, by " + due + " (UTC+8)"
 	}
 	n := strconv.Itoa(cat.LimitDays(c.Type))
-	return "须在" + n + "个工作日内答复，时限至 " + due + " / to be answered within " + n + " working days, by " + due + " (UTC+8)"
+	notice := "须在" + n + "个工作日内答复，时限至 " + due + " / to be answered within " + n + " working days, by " + due + " (UTC+8)"
+	if c.ExtensionDays > 0 {
+		ext := strconv.Itoa(c.ExtensionDays)
+		notice = "须在" + n + "个工作日内答复，经批准延期" + ext + "个工作日，时限至 " + due +
+			" / to be answered within " + n + " working days, extended by " + ext + ", by " + due + " (UTC+8)"
+	}
+	return notice
 }
 
 // ---- GET requests ----
