@@ -47,6 +47,7 @@ type Text struct {
 	metaMu  sync.RWMutex
 	meta    map[int64]dupMeta
 	loaded  atomic.Bool
+	seen    atomic.Int64 // highest case id the index has looked at
 
 	hotMu    sync.Mutex
 	hotCache map[string]*HotIssues
@@ -269,6 +270,7 @@ func (t *Text) observe(c *tongban.Case) {
 		return
 	}
 	ix := t.index()
+	raiseTo(&t.seen, c.ID)
 	if !dupOpen(c.Kind, c.Status, c.Step) {
 		ix.Remove(c.ID)
 		t.metaMu.Lock()
@@ -286,10 +288,37 @@ func (t *Text) observe(c *tongban.Case) {
 // open requests of the last DupPeriod (cases not yet indexed are signed
 // here). Run it in the background at start.
 func (t *Text) LoadIndex(ctx context.Context) (int, error) {
+	n, err := t.scanOpen(ctx, 0)
+	if err == nil {
+		t.loaded.Store(true)
+	}
+	return n, err
+}
+
+// CatchUp adds the open requests filed since the index last looked —
+// through other instances, since this one's own writes are added as they
+// happen. serve runs it periodically.
+func (t *Text) CatchUp(ctx context.Context) (int, error) {
+	if !t.loaded.Load() {
+		return 0, nil
+	}
+	return t.scanOpen(ctx, t.seen.Load())
+}
+
+// raiseTo sets a to v if v is higher.
+func raiseTo(a *atomic.Int64, v int64) {
+	for old := a.Load(); v > old; old = a.Load() {
+		if a.CompareAndSwap(old, v) {
+			return
+		}
+	}
+}
+
+// scanOpen adds the open requests of the last DupPeriod with ids above after.
+func (t *Text) scanOpen(ctx context.Context, after int64) (int, error) {
 	ix := t.index()
 	from := t.e.now(ctx).Add(-t.DupPeriod)
 	n := 0
-	var after int64
 	for {
 		k := 0
 		err := t.e.Store.ScanTexts(ctx, tongban.TextScan{Kind: tongban.KindRequest, Status: tongban.StatusOpen, From: from, AfterID: after, Limit: 5000, WithBody: false},
@@ -317,8 +346,8 @@ func (t *Text) LoadIndex(ctx context.Context) (int, error) {
 		if err != nil {
 			return n, err
 		}
+		raiseTo(&t.seen, after)
 		if k == 0 {
-			t.loaded.Store(true)
 			return n, nil
 		}
 	}

@@ -106,3 +106,33 @@ func TestSuggestAndAutoDispatch(t *testing.T) {
 		t.Errorf("auto-dispatch event: %+v", last)
 	}
 }
+
+// A request filed through another instance reaches this instance's
+// duplicate index at its next catch-up, not only at restart.
+func TestDuplicateIndexCatchesUpWithOtherInstances(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	other, err := engine.New(f.ctx, f.e.Store) // a second instance on the same store
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Text.LoadIndex(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	at := cst(2026, 9, 7, 10, 0)
+	a := f.create(at, tongban.TypeComplaint, "building") // filed through the first instance
+	q := engine.DupQuery{Title: a.Title, Body: a.Body, At: at.Add(time.Hour)}
+	if d := other.Text.Duplicates(f.ctx, q); len(d) != 0 {
+		t.Fatalf("the other instance knew of the case before catching up: %+v", d)
+	}
+	n, err := other.Text.CatchUp(engine.WithNow(f.ctx, at.Add(time.Hour)))
+	if err != nil || n != 1 {
+		t.Fatalf("catch-up added %d, %v; want 1", n, err)
+	}
+	if d := other.Text.Duplicates(f.ctx, q); len(d) != 1 || d[0].ID != a.ID {
+		t.Fatalf("after catch-up: %+v, want case %d", d, a.ID)
+	}
+	if n, err := other.Text.CatchUp(engine.WithNow(f.ctx, at.Add(time.Hour))); err != nil || n != 0 {
+		t.Fatalf("a second catch-up added %d, %v; want 0", n, err)
+	}
+}

@@ -63,6 +63,19 @@ func (f *textFlags) start(ctx context.Context, e *engine.Engine, log *slog.Logge
 			return
 		}
 		log.Info("duplicate index loaded", "open_requests", n, "took", time.Since(t1).String())
+		// Requests filed through other instances reach this one's index here.
+		tk := time.NewTicker(30 * time.Second)
+		defer tk.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tk.C:
+				if _, err := t.CatchUp(ctx); err != nil && ctx.Err() == nil {
+					log.Warn("duplicate index catch-up failed", "err", err)
+				}
+			}
+		}
 	}()
 	if f.hotInterval > 0 {
 		go func() {
