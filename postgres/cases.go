@@ -39,7 +39,7 @@ func caseArgs(c *tongban.Case) []any {
 		c.Requester.Name, c.Requester.Phone, c.Requester.Email, c.Confidential, c.Lead, jsonText(nonNil(c.Co)), c.First, c.Assignee, c.Step, c.Status,
 		micros(c.ReceivedAt), micros(c.UpdatedAt), micros(c.StepStarted), nullMicros(c.StepDeadline), micros(c.Deadline), nullMicros(c.ClosedAt),
 		c.Reply, nullMicros(c.RepliedAt), c.DraftReply, c.Rating, c.RatingComment, c.Returns, c.Reopens, c.Transfers, c.ExtensionDays,
-		pending, c.ParentID, attrs, c.Version, c.LastHash, c.Supervises, nullMicros(c.NextAlarmAt), supervisionText(c.Supervision)}
+		pending, c.ParentID, attrs, c.Version, c.LastHash, c.Supervises, nullMicros(c.NextAlarmAt), tongban.SupervisionText(c.Supervision)}
 }
 
 func scanCase(s scanner) (*tongban.Case, error) {
@@ -68,7 +68,7 @@ func scanCase(s scanner) (*tongban.Case, error) {
 	}
 	c.ReceivedAt, c.UpdatedAt, c.StepStarted, c.Deadline = fromMicros(received), fromMicros(updated), fromMicros(stepStarted), fromMicros(deadline)
 	c.StepDeadline, c.ClosedAt, c.RepliedAt = ptrMicros(stepDeadline), ptrMicros(closed), ptrMicros(replied)
-	c.NextAlarmAt, c.Supervision = ptrMicros(nextAlarm), parseSupervision(supervision)
+	c.NextAlarmAt, c.Supervision = ptrMicros(nextAlarm), tongban.ParseSupervision(supervision)
 	return &c, nil
 }
 

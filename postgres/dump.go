@@ -218,7 +218,7 @@ func (s *snapshot) dumpScores(ctx context.Context, table, period string, dims *[
 		page, err := collect(rows, err, func(r scanner) (tongban.ScoreEntry, error) {
 			var e tongban.ScoreEntry
 			var p int64
-			err := r.Scan(append([]any{&e.Dim, &p, &e.Key}, scoreDests(&e.ScoreCounts)...)...)
+			err := r.Scan(append([]any{&e.Dim, &p, &e.Key}, e.ScoreCounts.Dests()...)...)
 			e.Period = int(p)
 			return e, err
 		})
@@ -327,19 +327,19 @@ func (db *DB) Load(ctx context.Context, b *tongban.LoadBatch) error {
 		}); err != nil {
 			return err
 		}
-		if err := copyIn("score_days", append([]string{"dim", "day", "key"}, scoreCols...), len(b.ScoreDays), func(i int) []any {
+		if err := copyIn("score_days", append([]string{"dim", "day", "key"}, tongban.ScoreColumns...), len(b.ScoreDays), func(i int) []any {
 			return scoreEntryRow(&b.ScoreDays[i])
 		}); err != nil {
 			return err
 		}
-		return copyIn("score_months", append([]string{"dim", "month", "key"}, scoreCols...), len(b.ScoreMonths), func(i int) []any {
+		return copyIn("score_months", append([]string{"dim", "month", "key"}, tongban.ScoreColumns...), len(b.ScoreMonths), func(i int) []any {
 			return scoreEntryRow(&b.ScoreMonths[i])
 		})
 	})
 }
 
 func scoreEntryRow(e *tongban.ScoreEntry) []any {
-	return append([]any{e.Dim, int64(e.Period), e.Key}, scoreVals(&e.ScoreCounts)...)
+	return append([]any{e.Dim, int64(e.Period), e.Key}, e.ScoreCounts.Values()...)
 }
 
 // identityTables are the tables whose id is an identity column.

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -12,64 +11,12 @@ import (
 	"github.com/tongban/tongban"
 )
 
-func supervisionText(s *tongban.Supervision) string {
-	if s.Empty() {
-		return ""
-	}
-	return jsonText(s)
-}
-
-func parseSupervision(s string) *tongban.Supervision {
-	if s == "" {
-		return nil
-	}
-	var v tongban.Supervision
-	if json.Unmarshal([]byte(s), &v) != nil {
-		return nil
-	}
-	return &v
-}
-
-// scoreCols are score_days' counter columns in ScoreCounts order.
-var scoreCols = func() []string {
-	cols := []string{"received", "closed", "closed_on_time", "handling_secs"}
-	for i := range tongban.HandlingBuckets {
-		cols = append(cols, "h"+strconv.Itoa(i))
-	}
-	for i := 1; i <= 5; i++ {
-		cols = append(cols, "r"+strconv.Itoa(i))
-	}
-	return append(cols, "returns", "reopens", "alarm_warning", "alarm_yellow", "alarm_red", "alarm_flag", "orders", "findings", "valid_complaints")
-}()
-
-func scoreVals(s *tongban.ScoreCounts) []any {
-	v := []any{s.Received, s.Closed, s.ClosedOnTime, s.HandlingSecs}
-	for _, h := range s.Hist {
-		v = append(v, h)
-	}
-	for _, r := range s.Ratings {
-		v = append(v, r)
-	}
-	return append(v, s.Returns, s.Reopens, s.AlarmWarning, s.AlarmYellow, s.AlarmRed, s.AlarmFlag, s.Orders, s.Findings, s.ValidComplaints)
-}
-
-func scoreDests(s *tongban.ScoreCounts) []any {
-	v := []any{&s.Received, &s.Closed, &s.ClosedOnTime, &s.HandlingSecs}
-	for i := range s.Hist {
-		v = append(v, &s.Hist[i])
-	}
-	for i := range s.Ratings {
-		v = append(v, &s.Ratings[i])
-	}
-	return append(v, &s.Returns, &s.Reopens, &s.AlarmWarning, &s.AlarmYellow, &s.AlarmRed, &s.AlarmFlag, &s.Orders, &s.Findings, &s.ValidComplaints)
-}
-
 func upsertScore(table, period string) string {
-	sets := make([]string, len(scoreCols))
-	for i, c := range scoreCols {
+	sets := make([]string, len(tongban.ScoreColumns))
+	for i, c := range tongban.ScoreColumns {
 		sets[i] = c + "=" + table + "." + c + "+excluded." + c
 	}
-	return `INSERT INTO ` + table + ` (dim, key, ` + period + `, ` + strings.Join(scoreCols, ", ") + `) VALUES (` + placeholders(1, 3+len(scoreCols)) +
+	return `INSERT INTO ` + table + ` (dim, key, ` + period + `, ` + strings.Join(tongban.ScoreColumns, ", ") + `) VALUES (` + placeholders(1, 3+len(tongban.ScoreColumns)) +
 		`) ON CONFLICT (dim, ` + period + `, key) DO UPDATE SET ` + strings.Join(sets, ", ")
 }
 
@@ -79,8 +26,8 @@ var (
 )
 
 var sumScoreCols = func() string {
-	s := make([]string, len(scoreCols))
-	for i, c := range scoreCols {
+	s := make([]string, len(tongban.ScoreColumns))
+	for i, c := range tongban.ScoreColumns {
 		s[i] = "sum(" + c + ")::bigint"
 	}
 	return strings.Join(s, ", ")
@@ -93,7 +40,7 @@ func addScores(ctx context.Context, tx pgx.Tx, deltas []tongban.ScoreDelta) erro
 	b := &pgx.Batch{}
 	for i := range deltas {
 		d := &deltas[i]
-		vals := scoreVals(&d.ScoreCounts)
+		vals := d.ScoreCounts.Values()
 		b.Queue(upsertScoreSQL, append([]any{d.Dim, d.Key, d.Day}, vals...)...)
 		b.Queue(upsertMonthSQL, append([]any{d.Dim, d.Key, d.Day / 100}, vals...)...)
 	}
@@ -305,12 +252,12 @@ func (db *DB) scoreQuery(ctx context.Context, q string, args ...any) ([]tongban.
 	rows, err := db.pool.Query(ctx, q, args...)
 	return collect(rows, err, func(s scanner) (tongban.ScoreRow, error) {
 		var r tongban.ScoreRow
-		err := s.Scan(append([]any{&r.Key}, scoreDests(&r.ScoreCounts)...)...)
+		err := s.Scan(append([]any{&r.Key}, r.ScoreCounts.Dests()...)...)
 		return r, err
 	})
 }
 
-var plainScoreCols = strings.Join(scoreCols, ", ")
+var plainScoreCols = strings.Join(tongban.ScoreColumns, ", ")
 
 // ScoreTotals sums by key the month rows of the whole months in the
 // period and the day rows of the days outside them.

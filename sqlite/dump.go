@@ -193,7 +193,7 @@ func (s *snapshot) dumpScores(ctx context.Context, table, period string, after *
 	q += ` ORDER BY dim, ` + period + `, key LIMIT ?`
 	return queryAll(ctx, s.tx, func(r interface{ Scan(...any) error }) (tongban.ScoreEntry, error) {
 		var e tongban.ScoreEntry
-		err := r.Scan(append([]any{&e.Dim, &e.Period, &e.Key}, scoreDests(&e.ScoreCounts)...)...)
+		err := r.Scan(append([]any{&e.Dim, &e.Period, &e.Key}, e.ScoreCounts.Dests()...)...)
 		return e, err
 	}, q, append(args, limit)...)
 }
@@ -320,11 +320,11 @@ func (db *DB) Load(ctx context.Context, b *tongban.LoadBatch) error {
 // insertScoreSQL inserts one score row as it is: a row already there is
 // an error, not added to.
 func insertScoreSQL(table, period string) string {
-	return `INSERT INTO ` + table + ` (dim, ` + period + `, key, ` + plainScoreCols + `) VALUES (` + placeholders(3+len(scoreCols)) + `)`
+	return `INSERT INTO ` + table + ` (dim, ` + period + `, key, ` + plainScoreCols + `) VALUES (` + placeholders(3+len(tongban.ScoreColumns)) + `)`
 }
 
 func scoreEntryArgs(e *tongban.ScoreEntry) []any {
-	return append([]any{e.Dim, e.Period, e.Key}, scoreVals(&e.ScoreCounts)...)
+	return append([]any{e.Dim, e.Period, e.Key}, e.ScoreCounts.Values()...)
 }
 
 // FinishLoad has nothing to do: a new INTEGER PRIMARY KEY is max(id)+1.

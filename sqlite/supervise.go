@@ -3,73 +3,19 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tongban/tongban"
 )
 
-func supervisionText(s *tongban.Supervision) string {
-	if s.Empty() {
-		return ""
-	}
-	return jsonText(s)
-}
-
-func parseSupervision(s string) *tongban.Supervision {
-	if s == "" {
-		return nil
-	}
-	var v tongban.Supervision
-	if json.Unmarshal([]byte(s), &v) != nil {
-		return nil
-	}
-	return &v
-}
-
-// scoreCols are score_days' counter columns in ScoreCounts order.
-var scoreCols = func() []string {
-	cols := []string{"received", "closed", "closed_on_time", "handling_secs"}
-	for i := range tongban.HandlingBuckets {
-		cols = append(cols, "h"+strconv.Itoa(i))
-	}
-	for i := 1; i <= 5; i++ {
-		cols = append(cols, "r"+strconv.Itoa(i))
-	}
-	return append(cols, "returns", "reopens", "alarm_warning", "alarm_yellow", "alarm_red", "alarm_flag", "orders", "findings", "valid_complaints")
-}()
-
-func scoreVals(s *tongban.ScoreCounts) []any {
-	v := []any{s.Received, s.Closed, s.ClosedOnTime, s.HandlingSecs}
-	for _, h := range s.Hist {
-		v = append(v, h)
-	}
-	for _, r := range s.Ratings {
-		v = append(v, r)
-	}
-	return append(v, s.Returns, s.Reopens, s.AlarmWarning, s.AlarmYellow, s.AlarmRed, s.AlarmFlag, s.Orders, s.Findings, s.ValidComplaints)
-}
-
-func scoreDests(s *tongban.ScoreCounts) []any {
-	v := []any{&s.Received, &s.Closed, &s.ClosedOnTime, &s.HandlingSecs}
-	for i := range s.Hist {
-		v = append(v, &s.Hist[i])
-	}
-	for i := range s.Ratings {
-		v = append(v, &s.Ratings[i])
-	}
-	return append(v, &s.Returns, &s.Reopens, &s.AlarmWarning, &s.AlarmYellow, &s.AlarmRed, &s.AlarmFlag, &s.Orders, &s.Findings, &s.ValidComplaints)
-}
-
 func upsertScore(table, period string) string {
-	sets := make([]string, len(scoreCols))
-	for i, c := range scoreCols {
+	sets := make([]string, len(tongban.ScoreColumns))
+	for i, c := range tongban.ScoreColumns {
 		sets[i] = c + "=" + c + "+excluded." + c
 	}
-	return `INSERT INTO ` + table + ` (dim, key, ` + period + `, ` + strings.Join(scoreCols, ", ") + `) VALUES (` + placeholders(3+len(scoreCols)) +
+	return `INSERT INTO ` + table + ` (dim, key, ` + period + `, ` + strings.Join(tongban.ScoreColumns, ", ") + `) VALUES (` + placeholders(3+len(tongban.ScoreColumns)) +
 		`) ON CONFLICT (dim, ` + period + `, key) DO UPDATE SET ` + strings.Join(sets, ", ")
 }
 
@@ -79,8 +25,8 @@ var (
 )
 
 var sumScoreCols = func() string {
-	s := make([]string, len(scoreCols))
-	for i, c := range scoreCols {
+	s := make([]string, len(tongban.ScoreColumns))
+	for i, c := range tongban.ScoreColumns {
 		s[i] = "sum(" + c + ")"
 	}
 	return strings.Join(s, ", ")
@@ -89,7 +35,7 @@ var sumScoreCols = func() string {
 func (db *DB) addScores(ctx context.Context, tx *sql.Tx, deltas []tongban.ScoreDelta) error {
 	for i := range deltas {
 		d := &deltas[i]
-		vals := scoreVals(&d.ScoreCounts)
+		vals := d.ScoreCounts.Values()
 		if _, err := db.execTx(ctx, tx, upsertScoreSQL, append([]any{d.Dim, d.Key, d.Day}, vals...)...); err != nil {
 			return err
 		}
@@ -337,7 +283,7 @@ func (db *DB) scoreQuery(ctx context.Context, q string, args ...any) ([]tongban.
 	for rows.Next() {
 		var r tongban.ScoreRow
 		var key any
-		if err := rows.Scan(append([]any{&key}, scoreDests(&r.ScoreCounts)...)...); err != nil {
+		if err := rows.Scan(append([]any{&key}, r.ScoreCounts.Dests()...)...); err != nil {
 			return nil, err
 		}
 		r.Key = fmt.Sprint(key)
@@ -349,7 +295,7 @@ func (db *DB) scoreQuery(ctx context.Context, q string, args ...any) ([]tongban.
 	return out, rows.Err()
 }
 
-var plainScoreCols = strings.Join(scoreCols, ", ")
+var plainScoreCols = strings.Join(tongban.ScoreColumns, ", ")
 
 // ScoreTotals sums by key the month rows of the whole months in the
 // period and the day rows of the days outside them.
