@@ -354,17 +354,9 @@ func (s *Server) apiCreateCase(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	nc.Channel = ch
-	if len(in.Attachments) > tongban.MaxAttachN {
-		s.fail(w, r, tongban.FieldError("attachments", "附件最多9个", "at most 9 attachments"))
+	if nc.Uploads, err = in.uploads(); err != nil {
+		s.fail(w, r, err)
 		return
-	}
-	for i, at := range in.Attachments {
-		data, err := base64.StdEncoding.DecodeString(at.Data)
-		if err != nil {
-			s.fail(w, r, tongban.FieldError("attachments", "附件"+strconv.Itoa(i+1)+"不是有效的 base64", "attachment "+strconv.Itoa(i+1)+" is not valid base64"))
-			return
-		}
-		nc.Uploads = append(nc.Uploads, engine.Upload{Name: at.Name, Data: data})
 	}
 	c, err := s.Engine.Create(r.Context(), a.actor(), nc)
 	if err != nil {
@@ -377,6 +369,22 @@ func (s *Server) apiCreateCase(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, s.caseView(r, a.actor(), c))
+}
+
+// uploads decodes the attachments sent as base64.
+func (in *createInput) uploads() ([]engine.Upload, error) {
+	if len(in.Attachments) > tongban.MaxAttachN {
+		return nil, tongban.FieldError("attachments", "附件最多9个", "at most 9 attachments")
+	}
+	var out []engine.Upload
+	for i, at := range in.Attachments {
+		data, err := base64.StdEncoding.DecodeString(at.Data)
+		if err != nil {
+			return nil, tongban.FieldError("attachments", "附件"+strconv.Itoa(i+1)+"不是有效的 base64", "attachment "+strconv.Itoa(i+1)+" is not valid base64")
+		}
+		out = append(out, engine.Upload{Name: at.Name, Data: data})
+	}
+	return out, nil
 }
 
 // channelFor decides the channel: the public files on the web, machines

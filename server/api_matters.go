@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -169,18 +168,12 @@ func (s *Server) apiCreateApplication(w http.ResponseWriter, r *http.Request, a 
 		}
 		na.Channel = ch
 	}
-	if len(in.Attachments) > tongban.MaxAttachN {
-		s.fail(w, r, tongban.FieldError("attachments", "附件最多9个", "at most 9 attachments"))
+	uploads, err := in.uploads()
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
-	for i, at := range in.Attachments {
-		data, err := base64.StdEncoding.DecodeString(at.Data)
-		if err != nil {
-			s.fail(w, r, tongban.FieldError("attachments", "附件"+strconv.Itoa(i+1)+"不是有效的 base64", "attachment "+strconv.Itoa(i+1)+" is not valid base64"))
-			return
-		}
-		na.Uploads = append(na.Uploads, engine.Upload{Name: at.Name, Data: data})
-	}
+	na.Uploads = uploads
 	c, err := s.Engine.CreateApplication(r.Context(), a.actor(), na)
 	if err != nil {
 		s.fail(w, r, err)
