@@ -19,6 +19,11 @@ type TextStore interface {
 	// RebuildText indexes every case not yet indexed (after a load or an
 	// upgrade) and returns how many it indexed.
 	RebuildText(ctx context.Context) (int, error)
+	// LastEventID returns the id of the newest event (0: none). Every
+	// write of a case writes an event, so the cases with events above an
+	// earlier LastEventID (TextScan.EventAfter) are the cases written
+	// since — by any instance.
+	LastEventID(ctx context.Context) (int64, error)
 }
 
 // MaxSearchTotal limits full-text search (CaseFilter.Query), so that a
@@ -35,8 +40,12 @@ type TextScan struct {
 	Status   string
 	From, To time.Time // received in [From, To)
 	AfterID  int64
-	Limit    int  // at most this many (0: no limit)
-	WithBody bool // fill Body and Reply too
+	// EventAfter and EventTo, when EventTo > 0, select only the cases
+	// with an event whose id is in (EventAfter, EventTo]: the cases
+	// written between two LastEventID calls.
+	EventAfter, EventTo int64
+	Limit               int  // at most this many (0: no limit)
+	WithBody            bool // fill Body and Reply too
 }
 
 // CaseText is what text intelligence needs of a case.

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -37,6 +39,11 @@ type Text struct {
 	AutoDispatch float64
 	// ModelDir holds route-dept.model and route-cat.model ("" : none).
 	ModelDir string
+	// HotInterval is how often the hot issues of the last 30 days are
+	// recomputed (serve: --hot-interval, which calls RefreshHot on that
+	// schedule); RecentHotspots serves the last computation meanwhile
+	// (default 5 minutes).
+	HotInterval time.Duration
 
 	dept, cat atomic.Pointer[textproc.Classifier]
 	rules     atomic.Pointer[ruleSet]
@@ -44,13 +51,24 @@ type Text struct {
 
 	dupOnce sync.Once
 	dup     *textproc.Index
-	metaMu  sync.RWMutex
+	metaMu  sync.RWMutex // guards meta, and orders changes to dup
 	meta    map[int64]dupMeta
 	loaded  atomic.Bool
-	seen    atomic.Int64 // highest case id the index has looked at
+	// Event ids up to which the index has caught up: at the last catch-up
+	// and at the one before (see CatchUp).
+	catchMu             sync.Mutex
+	eventPrev, eventTop int64
 
 	hotMu    sync.Mutex
 	hotCache map[string]*HotIssues
+	// The last 30 days' hot issues as last computed; computations of
+	// them are one at a time.
+	recentHot     atomic.Pointer[HotIssues]
+	recentMu      sync.Mutex
+	hotRefreshing atomic.Bool
+
+	modelMu   sync.Mutex
+	modelSeen map[string]modelStamp // model files as last loaded
 }
 
 type ruleSet struct {
@@ -61,6 +79,7 @@ type ruleSet struct {
 type dupMeta struct {
 	code, title  string
 	confidential bool
+	fp           uint64 // fingerprint of what the index holds for the case
 }
 
 // Model file names in the model directory.
@@ -84,13 +103,35 @@ func (t *Text) index() *textproc.Index {
 
 // ---- routing ----
 
+// modelStamp identifies a version of a model file.
+type modelStamp struct {
+	mod  time.Time
+	size int64
+}
+
+func stampOf(path string) (modelStamp, bool) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return modelStamp{}, false
+	}
+	return modelStamp{st.ModTime(), st.Size()}, true
+}
+
 // LoadModels loads the trained models from ModelDir, if present.
 func (t *Text) LoadModels() error {
 	if t.ModelDir == "" {
 		return nil
 	}
+	t.modelMu.Lock()
+	defer t.modelMu.Unlock()
+	return t.loadModels()
+}
+
+func (t *Text) loadModels() error {
+	seen := map[string]modelStamp{}
 	load := func(name string) (*textproc.Classifier, error) {
-		f, err := os.Open(filepath.Join(t.ModelDir, name))
+		path := filepath.Join(t.ModelDir, name)
+		f, err := os.Open(path)
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, nil
 		}
@@ -98,6 +139,9 @@ func (t *Text) LoadModels() error {
 			return nil, err
 		}
 		defer f.Close()
+		if st, err := f.Stat(); err == nil {
+			seen[name] = modelStamp{st.ModTime(), st.Size()}
+		}
 		return textproc.Load(f)
 	}
 	d, err := load(DeptModelFile)
@@ -115,8 +159,37 @@ func (t *Text) LoadModels() error {
 	if c != nil {
 		t.cat.Store(c)
 	}
+	t.modelSeen = seen
 	return nil
 }
+
+// ReloadModels loads the models from ModelDir again if a file changed
+// since they were last loaded or written here — after a `tongban route
+// retrain` (e.g. from cron) — and reports whether it did. serve checks
+// every minute, so a retrain takes effect without a restart.
+func (t *Text) ReloadModels() (bool, error) {
+	if t.ModelDir == "" {
+		return false, nil
+	}
+	t.modelMu.Lock()
+	defer t.modelMu.Unlock()
+	changed := false
+	for _, name := range []string{DeptModelFile, CatModelFile} {
+		st, ok := stampOf(filepath.Join(t.ModelDir, name))
+		old, had := t.modelSeen[name]
+		if ok && (!had || !old.mod.Equal(st.mod) || old.size != st.size) {
+			changed = true
+		}
+	}
+	if !changed {
+		return false, nil
+	}
+	return true, t.loadModels()
+}
+
+// Trained reports whether routing uses a trained department model (else
+// keyword rules).
+func (t *Text) Trained() bool { return t.trained.Load() }
 
 // SetModels installs trained classifiers (either may be nil: keep).
 func (t *Text) SetModels(dept, cat *textproc.Classifier) {
@@ -179,7 +252,8 @@ type Suggestion struct {
 }
 
 // Suggest returns up to three departments (each with the likeliest
-// category that department leads, if any) for a request's text.
+// category that department leads or that has no lead department, if
+// any) for a request's text.
 func (t *Text) Suggest(ctx context.Context, title, body string) ([]Suggestion, error) {
 	dc, cc := t.dept.Load(), t.cat.Load()
 	if dc == nil || cc == nil {
@@ -207,7 +281,9 @@ func (t *Text) Suggest(ctx context.Context, title, body string) ([]Suggestion, e
 	for _, d := range ds {
 		s := Suggestion{Department: d.Label, Confidence: d.Confidence, Because: d.Because}
 		for _, c := range cs {
-			if catDept[c.Label] == d.Label {
+			// A category the department leads, or one without a lead
+			// department (as the default categories are).
+			if cd, ok := catDept[c.Label]; ok && (cd == d.Label || cd == "") {
 				s.Category = c.Label
 				break
 			}
@@ -264,93 +340,147 @@ func dupOpen(kind, status, step string) bool {
 	return kind == tongban.KindRequest && status == tongban.StatusOpen && step != StepMerged
 }
 
+// dupFingerprint sums up what the index holds for a case, so that a case
+// seen again unchanged is not re-added.
+func dupFingerprint(d *textproc.Doc, sig []byte, m dupMeta) uint64 {
+	h := fnv.New64a()
+	h.Write(sig)
+	fmt.Fprintf(h, "\x00%s\x00%s\x00%s\x00%t\x00%d\x00%x\x00%x", d.Address, m.code, m.title, m.confidential, d.At.Unix(),
+		math.Float32bits(float32(d.Lat)), math.Float32bits(float32(d.Long)))
+	return h.Sum64()
+}
+
+// dupPut puts a case in the duplicate index unless it holds it unchanged;
+// it reports whether it changed the index.
+func (t *Text) dupPut(d *textproc.Doc, sig textproc.Signature, m dupMeta) bool {
+	m.fp = dupFingerprint(d, sig.Bytes(), m)
+	t.metaMu.Lock()
+	defer t.metaMu.Unlock()
+	if old, ok := t.meta[d.ID]; ok && old.fp == m.fp {
+		return false
+	}
+	t.index().AddSigned(d, sig)
+	t.meta[d.ID] = m
+	return true
+}
+
+// dupDrop takes a case out of the duplicate index; it reports whether the
+// index held it.
+func (t *Text) dupDrop(id int64) bool {
+	t.metaMu.Lock()
+	defer t.metaMu.Unlock()
+	_, ok := t.meta[id]
+	t.index().Remove(id)
+	delete(t.meta, id)
+	return ok
+}
+
 // observe updates the duplicate index after a write of c.
 func (t *Text) observe(c *tongban.Case) {
 	if t == nil {
 		return
 	}
-	ix := t.index()
-	raiseTo(&t.seen, c.ID)
 	if !dupOpen(c.Kind, c.Status, c.Step) {
-		ix.Remove(c.ID)
-		t.metaMu.Lock()
-		delete(t.meta, c.ID)
-		t.metaMu.Unlock()
+		t.dupDrop(c.ID)
 		return
 	}
-	ix.AddSigned(docOf(c.ID, c.Title, c.Body, c.Address, c.Lat, c.Long, c.ReceivedAt), textproc.SignCase(c.Title, c.Body))
-	t.metaMu.Lock()
-	t.meta[c.ID] = dupMeta{code: c.TrackingCode, title: c.Title, confidential: c.Confidential}
-	t.metaMu.Unlock()
+	t.dupPut(docOf(c.ID, c.Title, "", c.Address, c.Lat, c.Long, c.ReceivedAt), textproc.SignCase(c.Title, c.Body),
+		dupMeta{code: c.TrackingCode, title: c.Title, confidential: c.Confidential})
 }
 
 // LoadIndex fills the duplicate index from the stored signatures of the
 // open requests of the last DupPeriod (cases not yet indexed are signed
 // here). Run it in the background at start.
 func (t *Text) LoadIndex(ctx context.Context) (int, error) {
-	n, err := t.scanOpen(ctx, 0)
-	if err == nil {
-		t.loaded.Store(true)
+	top, err := t.e.Store.LastEventID(ctx) // before the scan: what is written during it is caught up with
+	if err != nil {
+		return 0, err
 	}
-	return n, err
-}
-
-// CatchUp adds the open requests filed since the index last looked —
-// through other instances, since this one's own writes are added as they
-// happen. serve runs it periodically.
-func (t *Text) CatchUp(ctx context.Context) (int, error) {
-	if !t.loaded.Load() {
-		return 0, nil
-	}
-	return t.scanOpen(ctx, t.seen.Load())
-}
-
-// raiseTo sets a to v if v is higher.
-func raiseTo(a *atomic.Int64, v int64) {
-	for old := a.Load(); v > old; old = a.Load() {
-		if a.CompareAndSwap(old, v) {
-			return
-		}
-	}
-}
-
-// scanOpen adds the open requests of the last DupPeriod with ids above after.
-func (t *Text) scanOpen(ctx context.Context, after int64) (int, error) {
-	ix := t.index()
 	from := t.e.now(ctx).Add(-t.DupPeriod)
 	n := 0
+	var after int64
 	for {
 		k := 0
-		err := t.e.Store.ScanTexts(ctx, tongban.TextScan{Kind: tongban.KindRequest, Status: tongban.StatusOpen, From: from, AfterID: after, Limit: 5000, WithBody: false},
+		err := t.e.Store.ScanTexts(ctx, tongban.TextScan{Kind: tongban.KindRequest, Status: tongban.StatusOpen, From: from, AfterID: after, Limit: 5000},
 			func(ct *tongban.CaseText) error {
 				k++
 				after = ct.ID
-				if !dupOpen(ct.Kind, ct.Status, ct.Step) {
-					return nil
+				if t.reconcile(ctx, ct, from) {
+					n++
 				}
-				sig, ok := textproc.SignatureFromBytes(ct.Sig)
-				if !ok {
-					c, err := t.e.Store.Case(ctx, ct.ID)
-					if err != nil {
-						return nil
-					}
-					sig = textproc.SignCase(c.Title, c.Body)
-				}
-				ix.AddSigned(docOf(ct.ID, ct.Title, "", ct.Address, ct.Lat, ct.Long, ct.ReceivedAt), sig)
-				t.metaMu.Lock()
-				t.meta[ct.ID] = dupMeta{code: ct.TrackingCode, title: ct.Title, confidential: ct.Confidential}
-				t.metaMu.Unlock()
-				n++
 				return nil
 			})
 		if err != nil {
 			return n, err
 		}
-		raiseTo(&t.seen, after)
 		if k == 0 {
-			return n, nil
+			break
 		}
 	}
+	t.catchMu.Lock()
+	t.eventPrev, t.eventTop = top, top
+	t.catchMu.Unlock()
+	t.loaded.Store(true)
+	return n, nil
+}
+
+// CatchUp brings the duplicate index up to date with what other instances
+// wrote since it last looked (this instance's own writes update it as
+// they happen): every request with an event since then is re-read, and
+// added if it is open, unmerged and recent, else removed — so requests
+// filed elsewhere appear, and requests closed or merged elsewhere stop
+// being offered as duplicates. It returns how many cases it added or
+// removed. serve runs it every 30 seconds.
+//
+// Each catch-up reads the events since the catch-up before the last one,
+// so every event is read twice: PostgreSQL hands out event ids when a
+// transaction writes, so a write may commit a little after a higher id
+// was seen, and is still found at the next catch-up.
+func (t *Text) CatchUp(ctx context.Context) (int, error) {
+	if !t.loaded.Load() {
+		return 0, nil
+	}
+	t.catchMu.Lock()
+	defer t.catchMu.Unlock()
+	top, err := t.e.Store.LastEventID(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if top <= t.eventPrev {
+		return 0, nil
+	}
+	from := t.e.now(ctx).Add(-t.DupPeriod)
+	n := 0
+	err = t.e.Store.ScanTexts(ctx, tongban.TextScan{Kind: tongban.KindRequest, EventAfter: t.eventPrev, EventTo: top},
+		func(ct *tongban.CaseText) error {
+			if t.reconcile(ctx, ct, from) {
+				n++
+			}
+			return nil
+		})
+	if err != nil {
+		return n, err
+	}
+	t.eventPrev, t.eventTop = t.eventTop, top
+	return n, nil
+}
+
+// reconcile puts a stored request into the duplicate index or takes it
+// out, as its state says; it reports whether the index changed.
+func (t *Text) reconcile(ctx context.Context, ct *tongban.CaseText, from time.Time) bool {
+	if !dupOpen(ct.Kind, ct.Status, ct.Step) || ct.ReceivedAt.Before(from) {
+		return t.dupDrop(ct.ID)
+	}
+	sig, ok := textproc.SignatureFromBytes(ct.Sig)
+	if !ok { // not indexed yet
+		c, err := t.e.Store.Case(ctx, ct.ID)
+		if err != nil {
+			return false
+		}
+		sig = textproc.SignCase(c.Title, c.Body)
+	}
+	return t.dupPut(docOf(ct.ID, ct.Title, "", ct.Address, ct.Lat, ct.Long, ct.ReceivedAt), sig,
+		dupMeta{code: ct.TrackingCode, title: ct.Title, confidential: ct.Confidential})
 }
 
 // Duplicate is a possible earlier report of the same matter.
@@ -445,11 +575,57 @@ func (t *Text) Hotspots(ctx context.Context, from, to time.Time) (*HotIssues, er
 	return h, nil
 }
 
-// RecentHotspots returns the hot issues of the last 30 days (to the
-// minute), refreshed by RefreshHot.
+// RecentHotspots returns the hot issues of the last 30 days as last
+// computed — by RefreshHot on serve's schedule, or here when there is no
+// computation yet (later callers wait for it rather than computing too).
+// A computation older than HotInterval is still returned, and a new one
+// started in the background; so a page view never clusters requests
+// itself except the very first.
 func (t *Text) RecentHotspots(ctx context.Context) (*HotIssues, error) {
-	to := t.e.now(ctx).Truncate(time.Minute).Add(time.Minute) // this minute included
-	return t.Hotspots(ctx, to.Add(-30*24*time.Hour), to)
+	to := recentTo(t.e.now(ctx))
+	age := t.hotInterval()
+	if h := t.recentHot.Load(); h != nil && !h.To.Before(to.Add(-2*age)) && !h.To.After(to.Add(age)) {
+		if (time.Since(h.Computed) > age || to.Sub(h.To) > age) && t.hotRefreshing.CompareAndSwap(false, true) {
+			go func() {
+				defer t.hotRefreshing.Store(false)
+				if _, err := t.RefreshHot(context.WithoutCancel(ctx)); err != nil {
+					t.e.Log.Warn("hot issues not computed", "err", err)
+				}
+			}()
+		}
+		return h, nil
+	}
+	// None yet, or for another clock (a test's or demo's simulated now).
+	return t.RefreshHot(ctx)
+}
+
+// RefreshHot computes the hot issues of the last 30 days (to the minute)
+// and keeps them for RecentHotspots. One computation runs at a time; a
+// caller arriving during one gets its result.
+func (t *Text) RefreshHot(ctx context.Context) (*HotIssues, error) {
+	to := recentTo(t.e.now(ctx))
+	started := time.Now()
+	t.recentMu.Lock()
+	defer t.recentMu.Unlock()
+	if h := t.recentHot.Load(); h != nil && h.To.Equal(to) && !h.Computed.Before(started) {
+		return h, nil // computed while this call waited
+	}
+	h, err := t.computeHot(ctx, to.Add(-30*24*time.Hour), to)
+	if err != nil {
+		return nil, err
+	}
+	t.recentHot.Store(h)
+	return h, nil
+}
+
+// recentTo is the end of the recent period: the end of now's minute.
+func recentTo(now time.Time) time.Time { return now.Truncate(time.Minute).Add(time.Minute) }
+
+func (t *Text) hotInterval() time.Duration {
+	if t.HotInterval > 0 {
+		return t.HotInterval
+	}
+	return hotTTL
 }
 
 func (t *Text) computeHot(ctx context.Context, from, to time.Time) (*HotIssues, error) {
@@ -538,13 +714,20 @@ func (t *Text) Retrain(ctx context.Context, opts textproc.TrainOptions) (*Retrai
 	}
 	r.DeptLabels = len(dm.Labels)
 	if t.ModelDir != "" {
+		t.modelMu.Lock()
+		defer t.modelMu.Unlock()
+		if t.modelSeen == nil {
+			t.modelSeen = map[string]modelStamp{}
+		}
 		if r.DeptModel, err = saveModel(t.ModelDir, DeptModelFile, dm); err != nil {
 			return nil, err
 		}
+		t.modelSeen[DeptModelFile], _ = stampOf(r.DeptModel)
 		if cm != nil {
 			if r.CatModel, err = saveModel(t.ModelDir, CatModelFile, cm); err != nil {
 				return nil, err
 			}
+			t.modelSeen[CatModelFile], _ = stampOf(r.CatModel)
 		}
 	}
 	t.SetModels(dm, cm)

@@ -1,6 +1,8 @@
 package engine_test
 
 import (
+	"context"
+	"encoding/json"
 	"slices"
 	"strconv"
 	"testing"
@@ -8,6 +10,8 @@ import (
 
 	"github.com/tongban/tongban"
 	"github.com/tongban/tongban/engine"
+	"github.com/tongban/tongban/internal/pgtest"
+	"github.com/tongban/tongban/postgres"
 )
 
 // A request filed again is found as a duplicate; merged, it is handled
@@ -107,7 +111,7 @@ func TestSuggestAndAutoDispatch(t *testing.T) {
 	}
 }
 
-// A request filed through another instance reaches this instance's
+// Two instances on one SQLite store: what one writes reaches the other's
 // duplicate index at its next catch-up, not only at restart.
 func TestDuplicateIndexCatchesUpWithOtherInstances(t *testing.T) {
 	t.Parallel()
@@ -116,23 +120,135 @@ func TestDuplicateIndexCatchesUpWithOtherInstances(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := other.Text.LoadIndex(f.ctx); err != nil {
+	dupAcrossInstances(t, f.e, other)
+}
+
+// The same with two instances on one PostgreSQL database, each with its
+// own connection pool.
+func TestDuplicateIndexCatchesUpPostgres(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.FreshDatabase(t)
+	ctx := context.Background()
+	var engines []*engine.Engine
+	for range 2 {
+		st, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		e, err := engine.New(ctx, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		engines = append(engines, e)
+	}
+	if err := engines[0].EnsureDefaults(ctx); err != nil {
+		t.Fatal(err)
+	}
+	dupAcrossInstances(t, engines[0], engines[1])
+}
+
+// dupAcrossInstances files, closes, merges and unmerges requests through
+// instance a and checks what b's duplicate index offers before and after
+// its catch-ups: new requests appear, closed and merged ones disappear,
+// an unmerged one comes back, and an unchanged index stays unchanged.
+func dupAcrossInstances(t *testing.T, a, b *engine.Engine) {
+	ctx := context.Background()
+	if _, err := a.Department(ctx, "zx"); err != nil {
+		if err := a.AddDepartment(ctx, &tongban.Department{Code: "zx", Name: "区指挥中心", Kind: tongban.DeptCentre}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	user := func(login, roles string) *tongban.User {
+		name, dept, pw := login, "zx", testPassword
+		u, err := a.AddUser(ctx, login, engine.UserChange{Name: &name, Dept: &dept, Roles: &roles, Password: &pw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	intake, disp := user("dup.intake", "intake"), user("dup.disp", "dispatcher")
+	if _, err := b.Text.LoadIndex(ctx); err != nil {
 		t.Fatal(err)
 	}
 	at := cst(2026, 9, 7, 10, 0)
-	a := f.create(at, tongban.TypeComplaint, "building") // filed through the first instance
-	q := engine.DupQuery{Title: a.Title, Body: a.Body, At: at.Add(time.Hour)}
-	if d := other.Text.Duplicates(f.ctx, q); len(d) != 0 {
-		t.Fatalf("the other instance knew of the case before catching up: %+v", d)
+	file := func(min int, title, body, phone string) *tongban.Case {
+		c, err := a.Create(engine.WithNow(ctx, at.Add(time.Duration(min)*time.Minute)), engine.Actor{User: intake}, engine.NewCase{
+			Type: tongban.TypeComplaint, Category: "building", Title: title, Body: body,
+			Requester: tongban.Requester{Name: "张三", Phone: phone}, Channel: tongban.ChannelPhone,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
 	}
-	n, err := other.Text.CatchUp(engine.WithNow(f.ctx, at.Add(time.Hour)))
-	if err != nil || n != 1 {
-		t.Fatalf("catch-up added %d, %v; want 1", n, err)
+	act := func(c *tongban.Case, action string, fields map[string]string) {
+		raw := map[string]json.RawMessage{}
+		for k, v := range fields {
+			raw[k], _ = json.Marshal(v)
+		}
+		if _, _, err := a.Act(engine.WithNow(ctx, at.Add(time.Hour)), engine.Actor{User: disp}, c.TrackingCode, action, raw); err != nil {
+			t.Fatalf("%s on %s: %v", action, c.TrackingCode, err)
+		}
 	}
-	if d := other.Text.Duplicates(f.ctx, q); len(d) != 1 || d[0].ID != a.ID {
-		t.Fatalf("after catch-up: %+v, want case %d", d, a.ID)
+	later := engine.WithNow(ctx, at.Add(2*time.Hour))
+	offered := func(q *tongban.Case) []int64 {
+		var ids []int64
+		for _, d := range b.Text.Duplicates(ctx, engine.DupQuery{Title: q.Title, Body: q.Body, At: at.Add(2 * time.Hour)}) {
+			ids = append(ids, d.ID)
+		}
+		slices.Sort(ids)
+		return ids
 	}
-	if n, err := other.Text.CatchUp(engine.WithNow(f.ctx, at.Add(time.Hour))); err != nil || n != 0 {
-		t.Fatalf("a second catch-up added %d, %v; want 0", n, err)
+	catchUp := func(want int) {
+		t.Helper()
+		if n, err := b.Text.CatchUp(later); err != nil || n != want {
+			t.Fatalf("catch-up changed %d cases, %v; want %d", n, err, want)
+		}
+	}
+
+	// Filed on a: b does not know of them until it catches up.
+	bld := "小区北门有人在人行道上搭建彩钢棚，已持续一周，行人只能走机动车道。"
+	c1 := file(0, "小区门口违章搭建", bld, "13812345678")
+	c2 := file(1, "小区门口违章搭建彩钢棚", bld, "13812345679")
+	c3 := file(2, "小区北门违章搭建", bld, "13812345670")
+	lamp := file(3, "路灯不亮", "建设路口的路灯坏了三天，晚上很黑，老人孩子出门不便。", "13912345678")
+	if got := offered(c1); len(got) != 0 {
+		t.Fatalf("b offered %v before catching up", got)
+	}
+	catchUp(4)
+	if got := offered(c1); !slices.Equal(got, []int64{c1.ID, c2.ID, c3.ID}) {
+		t.Fatalf("after catch-up b offers %v, want %d %d %d", got, c1.ID, c2.ID, c3.ID)
+	}
+	catchUp(0) // nothing changed: the index is left alone
+
+	// Closed and merged on a: b stops offering them at its next catch-up.
+	act(c1, "close", map[string]string{"reason": "重复来电，已电话答复"})
+	act(c2, "merge", map[string]string{"into": c3.TrackingCode})
+	if got := offered(c1); !slices.Equal(got, []int64{c1.ID, c2.ID, c3.ID}) {
+		t.Fatalf("b changed before catching up: %v", got)
+	}
+	catchUp(2)
+	if got := offered(c1); !slices.Equal(got, []int64{c3.ID}) {
+		t.Fatalf("after the close and the merge b offers %v, want only %d", got, c3.ID)
+	}
+	if got := offered(lamp); !slices.Equal(got, []int64{lamp.ID}) {
+		t.Fatalf("an untouched request went missing: %v", got)
+	}
+	catchUp(0)
+
+	// Unmerged on a: back in b's index.
+	act(c2, "unmerge", map[string]string{"reason": "不是同一处"})
+	catchUp(1)
+	if got := offered(c1); !slices.Equal(got, []int64{c2.ID, c3.ID}) {
+		t.Fatalf("after the unmerge b offers %v, want %d %d", got, c2.ID, c3.ID)
+	}
+	// A fresh instance loads the same state.
+	fresh, err := engine.New(ctx, b.Store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := fresh.Text.LoadIndex(later); err != nil || n != 3 {
+		t.Fatalf("a fresh instance loaded %d open requests, %v; want 3", n, err)
 	}
 }

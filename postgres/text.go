@@ -104,6 +104,9 @@ func (db *DB) RebuildText(ctx context.Context) (int, error) {
 func (db *DB) ScanTexts(ctx context.Context, f tongban.TextScan, fn func(*tongban.CaseText) error) error {
 	w := &filter{}
 	w.add("id > " + w.arg(f.AfterID))
+	if f.EventTo > 0 {
+		w.add("id IN (SELECT case_id FROM events WHERE id > " + w.arg(f.EventAfter) + " AND id <= " + w.arg(f.EventTo) + ")")
+	}
 	if f.Kind != "" {
 		w.add("kind = " + w.arg(f.Kind))
 	}

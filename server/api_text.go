@@ -18,6 +18,7 @@ func (s *Server) textRoutes() {
 	m.HandleFunc("GET /api/v1/cases/{id}/duplicates", s.staff(s.apiDuplicates))
 	m.HandleFunc("POST /api/v1/similar", s.apiSimilar)
 	m.HandleFunc("GET /api/v1/hotspots", s.role(s.apiHotspots, tongban.RoleIntake, tongban.RoleDispatcher, tongban.RoleSupervisor, tongban.RoleLeader, tongban.RoleAdmin))
+	m.HandleFunc("GET /supervise/hot", s.page(s.uiHotIssue, tongban.RoleSupervisor, tongban.RoleLeader, tongban.RoleAdmin)) // ui_hot.go
 }
 
 func (s *Server) apiSuggestions(w http.ResponseWriter, r *http.Request) {

@@ -22,6 +22,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tongban/tongban"
+	"github.com/tongban/tongban/calendar"
 	"github.com/tongban/tongban/engine"
 	"github.com/tongban/tongban/server"
 	"github.com/tongban/tongban/sqlite"
@@ -708,6 +709,7 @@ func TestOpen311RequestList(t *testing.T) {
 		return out
 	}
 	sorted := func(s ...string) []string { slices.Sort(s); return s }
+	today := time.Now().In(calendar.Shanghai) // dates are the district's
 
 	all := fx.requestsQ("/open311/v2/requests", "")
 	if got := ids(all); !reflect.DeepEqual(got, sorted(noise, road)) {
@@ -726,12 +728,12 @@ func TestOpen311RequestList(t *testing.T) {
 		"page_size=1":                                     {road},
 		"jurisdiction_id=x&service_code=road":             {road},
 		"service_request_id=" + noise + ",NOPE," + report: sorted(noise, report),
-		"service_request_id=" + strings.ToLower(road) + "&status=open":                                                      {road}, // other parameters are ignored
-		"start_date=" + url.QueryEscape(time.Now().Add(time.Hour).Format(time.RFC3339)):                                     nil,
-		"start_date=" + time.Now().Add(-time.Hour).Format("2006-01-02T15:04:05+08:00"):                                      sorted(noise, road), // unescaped "+"
-		"end_date=" + url.QueryEscape(time.Now().Add(-24*time.Hour).Format(time.RFC3339)):                                   nil,
-		"start_date=" + time.Now().AddDate(0, 0, -10).Format("2006-01-02") + "&end_date=" + time.Now().Format("2006-01-02"): sorted(noise, road),
-		"start_date=" + time.Now().AddDate(0, 0, -90).Format("2006-01-02") + "&end_date=" + time.Now().Format("2006-01-02"): sorted(noise, road), // 90 days exactly
+		"service_request_id=" + strings.ToLower(road) + "&status=open":                                            {road}, // other parameters are ignored
+		"start_date=" + url.QueryEscape(time.Now().Add(time.Hour).Format(time.RFC3339)):                           nil,
+		"start_date=" + time.Now().Add(-time.Hour).Format("2006-01-02T15:04:05+08:00"):                            sorted(noise, road), // unescaped "+"
+		"end_date=" + url.QueryEscape(time.Now().Add(-24*time.Hour).Format(time.RFC3339)):                         nil,
+		"start_date=" + today.AddDate(0, 0, -10).Format("2006-01-02") + "&end_date=" + today.Format("2006-01-02"): sorted(noise, road),
+		"start_date=" + today.AddDate(0, 0, -90).Format("2006-01-02") + "&end_date=" + today.Format("2006-01-02"): sorted(noise, road), // 90 days exactly
 	} {
 		if got := ids(fx.requestsQ("/open311/v2/requests", q)); !reflect.DeepEqual(o311NonNil(got), o311NonNil(want)) {
 			t.Errorf("%s: got %v, want %v", q, got, want)

@@ -222,6 +222,7 @@ type dashData struct {
 	PrevURL    string
 	NextURL    string
 	Boards     []*alarmBoard
+	Hot        *hotPanel // ui_hot.go
 	Orders     []orderRow
 	OrdersN    int
 	Rank       *engine.ScorecardResult
@@ -389,6 +390,7 @@ func (s *Server) dashboard(ctx context.Context, a *auth, lang string, f dashFilt
 		mu.Unlock()
 		return nil
 	})
+	run(func() error { d.Hot = s.hotPanel(ctx); return nil })
 	run(func() error { return s.fillTrends(ctx, f, d) })
 	run(func() error { return s.fillMap(ctx, f, d, now) })
 	wg.Wait()

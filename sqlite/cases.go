@@ -393,6 +393,9 @@ func (db *DB) ListCases(ctx context.Context, f tongban.CaseFilter) (*tongban.Cas
 	if page.Total, err = db.count(ctx, f, fr, w, args, fts); err != nil {
 		return nil, err
 	}
+	if fts && f.Sort != "" {
+		return page, db.listSearchSorted(ctx, f, limit, page) // text_sort.go
+	}
 	order := orderBy(f.Sort)
 	if fts && f.Sort == "" {
 		order = searchOrder(page.Total)

@@ -128,6 +128,9 @@ func (db *DB) ScanTexts(ctx context.Context, f tongban.TextScan, fn func(*tongba
 	// Walk the primary key from AfterID ("+col" keeps the planner off
 	// other indexes, which would sort every match for each page).
 	add("id > ?", f.AfterID)
+	if f.EventTo > 0 {
+		add("id IN (SELECT case_id FROM events WHERE id > ? AND id <= ?)", f.EventAfter, f.EventTo)
+	}
 	if f.Kind != "" {
 		add("+kind = ?", f.Kind)
 	}

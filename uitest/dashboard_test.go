@@ -78,6 +78,11 @@ func TestBrowserSupervision(t *testing.T) {
 		contains(t, "orders", en.text(sup, "#orders-table"), "督办：")
 		en.run(sup, "charts and map", chromedp.WaitVisible(chromedp.CSS("#chart-cases")), chromedp.WaitVisible(chromedp.CSS("#dash-map-svg circle.late")))
 		en.shot(sup, "supervise-dashboard")
+		// Two requests alike within 30 days make a hot issue; its page lists them.
+		contains(t, "hot issues", en.text(sup, "#hot"), "热点问题")
+		en.run(sup, "open the hottest issue", chromedp.Click(chromedp.CSS("#hot-1 a.hot-title")), chromedp.WaitVisible(chromedp.CSS("#hot-cases")))
+		contains(t, "hot issue page", en.text(sup, "#hot-summary"), "件诉求")
+		en.open(sup, "/supervise", "#board-red")
 	})
 
 	var orderID string
