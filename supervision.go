@@ -23,6 +23,9 @@ const (
 	AlarmScopeNoReason    = "no_reason"   // refused or returned without a reason
 	AlarmScopeReopen      = "reopen"      // reopened after an unsatisfied rating
 	AlarmScopeUnsatisfied = "unsatisfied" // 差评 not rectified and called back in time
+	AlarmScopeRectify     = "rectify"     // a 差评 not rectified by its deadline (整改超期)
+	AlarmScopeFee         = "fee"         // a fee the catalogue does not allow
+	AlarmScopeBackdated   = "backdated"   // an application entered after the fact
 )
 
 // AlarmMark is an alarm raised on a case and still live. The marks are
@@ -85,6 +88,7 @@ type AlarmKey struct {
 type AlarmFilter struct {
 	State    string
 	Colour   string
+	Scopes   []string // any of these scopes (none: every scope)
 	Dept     string
 	Category string
 	CaseID   int64
@@ -201,6 +205,10 @@ type Derived struct {
 	Findings     []*Finding
 	// Orders are supervision orders to create, each with its first event.
 	Orders []NewOrder
+	// WriteRatings replaces the case's rating rows with Ratings (the
+	// ratings in its attrs changed).
+	WriteRatings bool
+	Ratings      []RatingRow
 }
 
 // NewOrder is a case to create with its first event in the same
@@ -213,7 +221,7 @@ type NewOrder struct {
 // Empty reports whether there is nothing to apply.
 func (d *Derived) Empty() bool {
 	return d == nil || len(d.Raise) == 0 && len(d.Clear) == 0 && !d.ClearAll && !d.Reassign &&
-		len(d.Scores) == 0 && len(d.Findings) == 0 && len(d.Orders) == 0
+		len(d.Scores) == 0 && len(d.Findings) == 0 && len(d.Orders) == 0 && !d.WriteRatings
 }
 
 // SupervisionStore is what electronic supervision needs of the store.

@@ -75,17 +75,20 @@ func (e *Engine) derive(ctx context.Context, prev, c *tongban.Case, ev *tongban.
 	cal := e.Calendar()
 	d := &tongban.Derived{}
 	d.Scores = supervise.Deltas(cal, prev, c, ev)
-	raise := func(k tongban.AlarmKey, due time.Time) {
+	raise := func(k tongban.AlarmKey, due time.Time, dept string) {
 		supervise.Mark(c, k, ev.At)
+		if dept == "" {
+			dept = e.alarmDept(ctx, c)
+		}
 		a := tongban.Alarm{Kind: c.Kind, Scope: k.Scope, Colour: k.Colour, Deadline: k.Deadline, DueAt: due, RaisedAt: ev.At,
-			Dept: e.alarmDept(ctx, c), Person: c.Assignee, Category: c.Category}
+			Dept: dept, Person: c.Assignee, Category: c.Category}
 		d.Raise = append(d.Raise, a)
 		if c.Kind != tongban.KindTask { // an order running out counts as the red card on its case
 			d.Scores = append(d.Scores, supervise.AlarmDelta(&a)...)
 		}
 	}
 	flag := func(scope string) {
-		raise(tongban.AlarmKey{Scope: scope, Colour: tongban.AlarmFlag, Deadline: ev.At}, ev.At)
+		raise(tongban.AlarmKey{Scope: scope, Colour: tongban.AlarmFlag, Deadline: ev.At}, ev.At, "")
 	}
 	if c.Kind != tongban.KindTask {
 		switch ev.Action {
@@ -115,21 +118,59 @@ func (e *Engine) derive(ctx context.Context, prev, c *tongban.Case, ev *tongban.
 			flag(tongban.AlarmScopeNoReason)
 		}
 	}
+	// Supervision flags the write added (a fee outside the catalogue, an
+	// entry after the fact): the case is flagged once per scope while the
+	// flag is live; further flags of the scope are kept in the attrs only
+	// (so concurrent writes at one instant cannot collide on the alarm).
+	var prevFlags int
+	if prev != nil {
+		prevFlags = len(tongban.CaseFlags(prev))
+	}
+	if flags := tongban.CaseFlags(c); len(flags) > prevFlags {
+		for _, f := range flags[prevFlags:] {
+			sc := tongban.FlagScope(f.Kind)
+			if c.Supervision == nil || !slices.ContainsFunc(c.Supervision.Alarms, func(m tongban.AlarmMark) bool { return m.Scope == sc }) {
+				flag(sc)
+			}
+		}
+	}
 	if raised != nil {
-		raise(raised.Key(), raised.DueAt)
+		raise(raised.Key(), raised.DueAt, raised.Dept)
+	}
+	// The rating rows follow the ratings in the attrs.
+	if prev == nil || string(prev.Attrs[tongban.AttrRatings]) != string(c.Attrs[tongban.AttrRatings]) {
+		if rows := tongban.RatingRows(c); len(rows) > 0 || prev != nil {
+			d.WriteRatings, d.Ratings = true, rows
+		}
 	}
 	for _, o := range orders {
 		d.Orders = append(d.Orders, o)
 		d.Scores = append(d.Scores, supervise.OrderDelta(ev.At, o.Case.Lead, o.Case.Category)...)
 	}
 	if c.Status == tongban.StatusClosed {
-		if prev == nil || prev.Status != tongban.StatusClosed || c.Supervision != nil && len(c.Supervision.Alarms) > 0 {
+		// Closing ends every clock but those of 差评 awaiting rectification,
+		// which run on (supervise.RatingPlan).
+		var keep []tongban.AlarmMark
+		var drop []tongban.AlarmKey
+		if c.Supervision != nil {
+			for _, m := range c.Supervision.Alarms {
+				if m.Scope == tongban.AlarmScopeRectify {
+					keep = append(keep, m)
+				} else {
+					drop = append(drop, tongban.AlarmKey{Scope: m.Scope, Colour: m.Colour, Deadline: m.Deadline})
+				}
+			}
+			c.Supervision.Alarms, c.Supervision.UnsatisfiedAt = keep, nil
+		}
+		switch {
+		case len(keep) > 0:
+			d.Clear = append(d.Clear, drop...)
+		case prev == nil || prev.Status != tongban.StatusClosed || len(drop) > 0:
 			d.ClearAll = true
 		}
-		if c.Supervision != nil {
-			c.Supervision.Alarms, c.Supervision.UnsatisfiedAt = nil, nil
-		}
-		c.NextAlarmAt = nil
+		plan := e.plan(ctx, c)
+		d.Clear = append(d.Clear, supervise.Stale(c, plan)...)
+		c.NextAlarmAt = supervise.Next(c, plan)
 	} else {
 		plan := e.plan(ctx, c)
 		d.Clear = append(d.Clear, supervise.Stale(c, plan)...)
@@ -347,7 +388,11 @@ func (e *Engine) raiseOrderRed(ctx context.Context, order *tongban.Case, at time
 // supervision order in the same transaction unless one is running.
 func (e *Engine) raise(ctx context.Context, c *tongban.Case, sp supervise.Spec, at time.Time, allowOrder bool) error {
 	prev := *c
-	payload := map[string]any{"scope": sp.Scope, "deadline": sp.Deadline, "due_at": sp.DueAt, "department": e.alarmDept(ctx, c)}
+	dept := sp.Dept
+	if dept == "" {
+		dept = e.alarmDept(ctx, c)
+	}
+	payload := map[string]any{"scope": sp.Scope, "deadline": sp.Deadline, "due_at": sp.DueAt, "department": dept}
 	var orders []tongban.NewOrder
 	if allowOrder && sp.Colour == tongban.AlarmRed && sp.Scope == tongban.AlarmScopeCase && c.Kind != tongban.KindTask && !orderRunning(c, at) {
 		th := e.SuperviseConfig().For(c.Category)

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"net/http"
 	"regexp"
 	"slices"
@@ -37,6 +38,7 @@ type Engine struct {
 	cal      atomic.Pointer[calendar.Calendar]
 	ref      refCache
 	sessions sessionCache
+	ratings  ratingCache
 }
 
 // New returns an engine over the store with the built-in workflows and the
@@ -452,12 +454,21 @@ func (e *Engine) act(ctx context.Context, actor Actor, c *tongban.Case, action s
 			d, err := e.Department(ctx, code)
 			return err == nil && !d.Disabled
 		},
-		FindCase: func(ref string) (*tongban.Case, error) { return e.Find(ctx, ref) }}
+		FindCase: func(ref string) (*tongban.Case, error) { return e.Find(ctx, ref) },
+		Matter: func() (*tongban.Matter, error) {
+			var m workflow.AppMatter
+			if !workflow.GetAttr(c, workflow.AttrMatter, &m) {
+				return nil, tongban.Errorf(tongban.EConflict, "办件没有事项目录版本", "the case has no catalogue version")
+			}
+			return e.Matter(ctx, m.Code, m.Version)
+		},
+		RectifyWorkdays: e.SuperviseConfig().RectifyWorkdays, Centre: e.centre(ctx)}
 	if !workflow.Holds(a, c, env) {
 		return nil, nil, tongban.Errorf(tongban.EConflict, "当前条件下不能进行此操作", "this action's condition does not hold now")
 	}
 	from, version := c.Step, c.Version
 	prev := *c
+	prev.Attrs = maps.Clone(c.Attrs) // the effects change c's attrs in place
 	to, err := workflow.Apply(a, c, env)
 	if err != nil {
 		return nil, nil, err
@@ -470,7 +481,11 @@ func (e *Engine) act(ctx context.Context, actor Actor, c *tongban.Case, action s
 	}
 	applicationStep(c)
 	if def.Step(to).Final {
-		c.Status, c.ClosedAt, c.StepDeadline, c.Pending = tongban.StatusClosed, &now, nil, nil
+		// An action on a closed case (a 差评's steps) leaves it closed when it was.
+		if c.ClosedAt == nil || from != to {
+			c.ClosedAt = &now
+		}
+		c.Status, c.StepDeadline, c.Pending = tongban.StatusClosed, nil, nil
 	} else {
 		c.Status, c.ClosedAt = tongban.StatusOpen, nil
 	}

@@ -32,12 +32,18 @@ const testPassword = "correct horse battery"
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	ctx := context.Background()
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "t.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return newFixtureOn(t, st)
+}
+
+// newFixtureOn builds the fixture's district on a fresh store.
+func newFixtureOn(t *testing.T, st tongban.Store) *fixture {
+	t.Helper()
+	ctx := context.Background()
 	e, err := engine.New(ctx, st)
 	if err != nil {
 		t.Fatal(err)
@@ -513,7 +519,11 @@ func TestUnsatisfiedReopenOnce(t *testing.T) {
 	if c.Step != "rating" || c.Status != tongban.StatusOpen || c.Rating != 1 {
 		t.Fatalf("after first unsatisfied rating %+v", c)
 	}
-	f.allowed(c, map[*tongban.User][]string{f.disp: {"reopen", "close"}}, []string{"rate"})
+	// The 差评 is an item of its own: the supervision office verifies and
+	// calls back, the department rectifies or appeals (ratings_test.go).
+	badSteps := map[*tongban.User][]string{f.disp: {"reopen", "close"}, f.sup: {"supervise", "verify_rating", "callback_rating"},
+		f.hCGJ: {"rectify_rating", "appeal_rating"}, f.headCGJ: {"verify_rating", "rectify_rating", "appeal_rating"}}
+	f.allowed(c, badSteps, []string{"rate"})
 	_, _, err := f.tryAct(at, f.hCGJ, c.TrackingCode, "reopen", map[string]any{"reason": "x"})
 	wantCode(t, err, tongban.EForbidden, "handler reopening")
 	at = cst(2026, 3, 6, 9, 30)
@@ -525,7 +535,8 @@ func TestUnsatisfiedReopenOnce(t *testing.T) {
 		t.Errorf("reopened deadline %v, want %v", c.Deadline, cal.DeadlineAfterWorkdays(at, 15))
 	}
 	c = f.act(at, f.hCGJ, c, "reply", map[string]any{"text": "已责令停工"})
-	f.allowed(c, map[*tongban.User][]string{f.disp: {"close"}}, []string{"rate"})
+	badSteps[f.disp] = []string{"close"}
+	f.allowed(c, badSteps, []string{"rate"})
 	c = f.act(at, nil, c, "rate", map[string]any{"level": 2})
 	if c.Step != "closed" || c.Status != tongban.StatusClosed || c.Rating != 2 {
 		t.Fatalf("second unsatisfied rating did not close: %+v", c)
@@ -575,7 +586,9 @@ func TestReopenedDirectAnswerIsNotStranded(t *testing.T) {
 	c := f.create(at, tongban.TypeConsultation, "education")
 	c = f.act(at, f.intake, c, "reply", map[string]any{"text": "每年5月报名。"})
 	c = f.act(at, nil, c, "rate", map[string]any{"level": 1})
-	f.allowed(c, map[*tongban.User][]string{f.disp: {"reopen", "close"}}, []string{"rate"})
+	// No department handled it: the 差评 rates the command centre, whose
+	// staff here hold no handler or head role.
+	f.allowed(c, map[*tongban.User][]string{f.disp: {"reopen", "close"}, f.sup: {"supervise", "verify_rating", "callback_rating"}}, []string{"rate"})
 	c = f.act(at, f.disp, c, "reopen", map[string]any{"reason": "群众不满意"})
 	if c.Status != tongban.StatusOpen {
 		t.Fatalf("reopened case status %s", c.Status)

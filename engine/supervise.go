@@ -3,12 +3,14 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/tongban/tongban"
 	"github.com/tongban/tongban/calendar"
 	"github.com/tongban/tongban/supervise"
+	"github.com/tongban/tongban/workflow"
 )
 
 // orderSpec is what a supervision order demands of whom, by when.
@@ -92,8 +94,40 @@ func (e *Engine) beforeWrite(ctx context.Context, actor Actor, prev, c *tongban.
 	if err != nil {
 		return err
 	}
+	e.flagBackdated(ctx, actor, c, ev)
 	e.derive(ctx, prev, c, ev, nil, orders...)
 	return nil
+}
+
+// flagBackdated flags an application handled outside the system: one
+// received (ReceivedAt), or acted on, more than BackdateWorkdays working
+// days before it was entered — the later of the engine's clock for the
+// request and the wall clock. Automatic steps are not entries.
+func (e *Engine) flagBackdated(ctx context.Context, actor Actor, c *tongban.Case, ev *tongban.Event) {
+	n := e.SuperviseConfig().BackdateWorkdays
+	if c.Kind != tongban.KindApplication || n <= 0 || ev.Actor == SystemActor || actor.User != nil && actor.User.Login == workflow.SystemLogin {
+		return
+	}
+	entered := e.now(ctx)
+	if wall := e.Now().UTC().Truncate(time.Microsecond); wall.After(entered) {
+		entered = wall
+	}
+	cal := e.Calendar()
+	if !entered.After(cal.DeadlineAfterWorkdays(ev.At, n)) {
+		return
+	}
+	days := cal.WorkdaysBetween(ev.At, entered)
+	f := tongban.Flag{Kind: tongban.FlagBackdatedAction, At: entered, Action: ev.Action, By: actor.Name()}
+	at := ev.At
+	f.ActedAt = &at
+	claimed, rec := at.In(calendar.Shanghai).Format("2006-01-02 15:04"), entered.In(calendar.Shanghai).Format("2006-01-02 15:04")
+	if ev.Action == "create" {
+		f.Kind = tongban.FlagBackdatedReceipt
+		f.Detail = fmt.Sprintf("收件时间%s，录入系统时间%s，相隔%d个工作日", claimed, rec, days)
+	} else {
+		f.Detail = fmt.Sprintf("“%s”记录的办理时间%s，录入系统时间%s，相隔%d个工作日", ev.Action, claimed, rec, days)
+	}
+	tongban.AddFlag(c, f)
 }
 
 // canSupervise: the supervision office, and leaders who read.

@@ -291,6 +291,14 @@ func (db *DB) Load(ctx context.Context, b *tongban.LoadBatch) error {
 		}); err != nil {
 			return err
 		}
+		// The rating rows are derived from the cases' attrs.
+		var ratings []tongban.RatingRow
+		for _, c := range b.Cases {
+			ratings = append(ratings, tongban.RatingRows(c)...)
+		}
+		if err := copyIn("ratings", ratingColNames, len(ratings), func(i int) []any { return ratingArgs(&ratings[i]) }); err != nil {
+			return err
+		}
 		if err := copyIn("events", eventColNames, len(b.Events), func(i int) []any {
 			e := b.Events[i]
 			return []any{e.ID, e.CaseID, e.Seq, e.Action, e.FromStep, e.ToStep, e.ActorID, e.Actor, e.ActorDept, micros(e.At),

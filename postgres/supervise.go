@@ -99,6 +99,9 @@ func applyDerived(ctx context.Context, tx pgx.Tx, c *tongban.Case, ev *tongban.E
 			return err
 		}
 	}
+	if d.WriteRatings {
+		return putRatings(ctx, tx, c.ID, d.Ratings)
+	}
 	return nil
 }
 
@@ -179,6 +182,9 @@ func (db *DB) ListAlarms(ctx context.Context, f tongban.AlarmFilter) ([]*tongban
 	}
 	if f.CaseID != 0 {
 		add("a.case_id=?", f.CaseID)
+	}
+	if len(f.Scopes) > 0 {
+		add("a.scope = ANY(?)", f.Scopes)
 	}
 	w := ""
 	if len(conds) > 0 {

@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/tongban/tongban"
 	"github.com/tongban/tongban/engine"
@@ -35,6 +36,13 @@ func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
 func (s *Server) alarmFilter(r *http.Request) (tongban.AlarmFilter, error) {
 	q := r.URL.Query()
 	f := tongban.AlarmFilter{State: q.Get("state"), Colour: q.Get("colour"), Dept: q.Get("department"), Category: q.Get("category")}
+	if sc := q.Get("scope"); sc != "" {
+		for _, x := range strings.Split(sc, ",") {
+			if x = strings.TrimSpace(x); x != "" && len(f.Scopes) < 20 {
+				f.Scopes = append(f.Scopes, x)
+			}
+		}
+	}
 	if f.Colour == "" {
 		f.Colour = q.Get("color")
 	}

@@ -36,7 +36,7 @@ var apiOps = []apiOp{
 	{"get", "/cases", "List and search cases the caller may see", "cases", "staff", []string{"q", "status", "step", "type", "category", "department", "assignee", "channel", "from", "to", "due", "sort", "page", "per_page"}, "", 200, "CaseList"},
 	{"post", "/cases", "File a request (public: channel web, rate-limited; API key: channel api; staff: phone, window or street)", "cases", "apikey|staff|public", nil, "NewCase", 201, "Case"},
 	{"get", "/cases/{id}", "One case with the actions the caller may take now; {id} is the id or the tracking code", "cases", "staff", []string{"id"}, "", 200, "Case"},
-	{"post", "/cases/{id}/actions", "Take an action: dispatch, accept, return, request_extension, approve_extension, reject_extension, request_transfer, assist, reply, approve_reply, reject_reply, reopen, close", "cases", "staff", []string{"id"}, "Action", 200, "Case"},
+	{"post", "/cases/{id}/actions", "Take an action: dispatch, accept, return, request_extension, approve_extension, reject_extension, request_transfer, assist, reply, approve_reply, reject_reply, reopen, close; 好差评: rate_visit, verify_rating, callback_rating, rectify_rating, appeal_rating, decide_appeal; applications: charge_fee", "cases", "staff", []string{"id"}, "Action", 200, "Case"},
 	{"get", "/cases/{id}/events", "The case's events and whether their hash chain verifies", "cases", "staff", []string{"id"}, "", 200, "Events"},
 	{"get", "/cases/{id}/requester", "The requester unmasked (logged)", "cases", "staff", []string{"id", "reason"}, "", 200, "Requester"},
 	{"get", "/cases/{id}/attachments/{aid}", "An attachment's content", "cases", "staff", []string{"id", "aid"}, "", 200, ""},
@@ -46,11 +46,13 @@ var apiOps = []apiOp{
 	{"put", "/calendar/overrides/{date}", "Set one day as working (off=false) or off", "calendar", "admin", []string{"date"}, "Override", 200, ""},
 	{"delete", "/calendar/overrides/{date}", "Remove one day's override", "calendar", "admin", []string{"date"}, "", 204, ""},
 	{"get", "/workdays", "Calendar arithmetic: ?from=DATE&n=N or ?from=A&to=B", "calendar", "", []string{"from", "n", "to"}, "", 200, ""},
-	{"get", "/alarms", "Live and past alarms (alarm_warning, alarm_yellow, alarm_red): ?state=open&colour=&department=&category=&case=", "supervision", "staff", []string{"state", "colour", "department", "category", "case"}, "", 200, ""},
+	{"get", "/alarms", "Live and past alarms (alarm_warning, alarm_yellow, alarm_red, alarm_flag): ?state=open&colour=&department=&category=&case=&scope=", "supervision", "staff", []string{"state", "colour", "department", "category", "case", "scope"}, "", 200, ""},
 	{"get", "/scorecards", "Scorecards by department, person or category for a period: ?from=YYYY-MM-DD&to=YYYY-MM-DD&by=department|person|category", "supervision", "staff", []string{"from", "to", "by"}, "", 200, ""},
 	{"get", "/findings", "Accountability findings (问责), the audit list", "supervision", "staff", nil, "", 200, ""},
 	{"post", "/cases/{id}/findings", "Record a finding against a department or person on a case or order (supervisors)", "supervision", "staff", []string{"id"}, "", 201, ""},
 	{"get", "/supervision/config", "The supervision settings in force (thresholds, flags, grading)", "supervision", "staff", nil, "", 200, ""},
+	{"get", "/ratings/summary", "Published 好差评 figures (public, aggregates only): ?from=YYYY-MM-DD&to=YYYY-MM-DD, by department, matter and category", "ratings", "", []string{"from", "to"}, "", 200, "RatingSummary"},
+	{"get", "/ratings", "差评 with their state and time left: ?state=open|overdue|all|verify|rectify|callback|appeal|done|removed&department=&kind=; departments see their own", "ratings", "staff", []string{"state", "department", "kind", "limit", "offset"}, "", 200, "BadRatings"},
 	{"get", "/cases/{id}/suggestions", "Routing suggestions: [{department, category, confidence, because}]", "text", "staff", []string{"id"}, "", 200, ""},
 	{"get", "/cases/{id}/duplicates", "Earlier open requests about the same matter, best first, score 0-1 (>= 0.5 probably the same)", "text", "staff", []string{"id"}, "", 200, ""},
 	{"post", "/similar", "Similar open requests before filing: {title, body, address, lat, long} (public, rate-limited)", "text", "", nil, "", 200, ""},
@@ -77,6 +79,8 @@ var paramDocs = map[string]string{
 	"reason": "why the data is needed (logged)", "code": "a code", "id": "numeric id, or for cases the tracking code", "aid": "attachment id",
 	"date": "YYYY-MM-DD", "n": "working days (negative: before)", "by": "department, person or category",
 	"colour": "warning, yellow or red", "state": "open, cleared or all", "case": "a case id", "kind": "notice kind",
+	"scope": "comma-separated alarm scopes: case, step, order, returns, no_reason, reopen, unsatisfied, rectify, fee, backdated, statutory",
+	"limit": "at most this many (default 100, at most 1000)", "offset": "skip this many",
 }
 
 var schemas = map[string]any{
@@ -119,6 +123,16 @@ var schemas = map[string]any{
 	"Rating":   obj(map[string]any{"phone_last4": str(""), "level": integer(), "comment": str("at most 500 characters")}, "phone_last4", "level"),
 	"Override": obj(map[string]any{"off": boolean(), "name": str("")}),
 	"Name":     obj(map[string]any{"name": str("")}, "name"),
+	"RatingFigures": obj(map[string]any{"ratings": integer(), "levels": map[string]any{"type": "object", "additionalProperties": integer(), "description": "1 非常不满意 … 5 非常满意"},
+		"satisfaction_rate": num(), "bad": integer(), "verified": integer(), "called_back": integer(), "rectified": integer(), "rectified_on_time": integer(),
+		"appealed": integer(), "removed": integer()}),
+	"RatingGroup": map[string]any{"allOf": []any{ref("RatingFigures"), obj(map[string]any{"code": str(""), "name": str("")})}},
+	"RatingSummary": obj(map[string]any{"from": str("YYYY-MM-DD"), "to": str("YYYY-MM-DD"), "total": ref("RatingFigures"),
+		"departments": arr(ref("RatingGroup")), "matters": arr(ref("RatingGroup")), "categories": arr(ref("RatingGroup")), "computed_at": dt()}),
+	"BadRatings": obj(map[string]any{"total": integer(), "ratings": arr(obj(map[string]any{"case_id": integer(), "tracking_code": str(""), "title": str(""),
+		"no": integer(), "kind": str(""), "department": str(""), "category": str(""), "channel": enumStr("online", "window"), "level": integer(), "at": dt(),
+		"state": enumStr("verify", "rectify", "callback", "appeal", "done", "removed"), "verified": boolean(), "called_back": boolean(), "rectified": boolean(),
+		"rectified_on_time": boolean(), "appealed": boolean(), "removed": boolean(), "deadline": dt(), "overdue": boolean(), "left_seconds": integer()}))}),
 }
 
 func obj(props map[string]any, required ...string) map[string]any {

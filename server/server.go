@@ -69,6 +69,7 @@ func (s *Server) routes() {
 	s.textRoutes()
 	s.matterRoutes()
 	s.applyRoutes() // ui_matters.go: catalogue, online application, progress, review workbench
+	s.ratingRoutes()
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {

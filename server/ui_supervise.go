@@ -83,6 +83,23 @@ type supPanel struct {
 	Depts      []*tongban.Department
 	DefDept    string
 	Recorded   bool
+	// Ratings are the case's ratings (好差评) with each 差评's life; Flags
+	// an application's supervision flags.
+	Ratings []panelRating
+	Flags   []panelFlag
+}
+
+type panelRating struct {
+	tongban.RatingItem
+	DeptName string
+	State    string
+	Overdue  bool
+	Verdict  string
+}
+
+type panelFlag struct {
+	tongban.Flag
+	Label string
 }
 
 type supAlarm struct {
@@ -145,6 +162,17 @@ func (s *Server) supervisionPanels(r *http.Request, v *view, c *tongban.Case, lk
 			}
 			p.Orders = append(p.Orders, so)
 		}
+	}
+	now := s.Engine.Now()
+	for _, it := range tongban.CaseRatings(c) {
+		pr := panelRating{RatingItem: it, DeptName: lk.dept(it.Dept)}
+		if it.Bad != nil {
+			pr.State, pr.Overdue, pr.Verdict = it.Bad.State(), it.Bad.Overdue(now), verdictName(v.Lang, it.Bad.Verdict)
+		}
+		p.Ratings = append(p.Ratings, pr)
+	}
+	for _, f := range tongban.CaseFlags(c) {
+		p.Flags = append(p.Flags, panelFlag{Flag: f, Label: v.T("rt.flag." + f.Kind)})
 	}
 	if p.Reader {
 		if list, err := s.Engine.Findings(ctx, authOf(r).actor(), tongban.FindingFilter{CaseID: c.ID, Limit: 100}); err == nil {

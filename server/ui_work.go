@@ -317,6 +317,8 @@ type fieldView struct {
 	Value string
 	Vals  []string
 	Err   string
+	// Choices are a choice field's options in the page language.
+	Choices []kv
 }
 
 // caseData is the case page.
@@ -443,6 +445,9 @@ func (s *Server) showCase(w http.ResponseWriter, r *http.Request, c *tongban.Cas
 		af := actionForm{ActionInfo: ai, Label: v.Pick(ai.Label, ai.LabelEN), Failed: ai.Name == failed}
 		for _, f := range ai.Fields {
 			fv := fieldView{Field: f, Label: v.Pick(f.Label, f.LabelEN), ID: "f-" + ai.Name + "-" + f.Name}
+			for _, o := range f.Options {
+				fv.Choices = append(fv.Choices, kv{o.Value, v.Pick(o.Label, o.LabelEN)})
+			}
 			if af.Failed && v.Form != nil {
 				fv.Value, fv.Vals = v.Form.Get(f.Name), v.Form[f.Name]
 				if failErr != nil && failErr.Field == f.Name {
@@ -588,7 +593,7 @@ func (s *Server) uiAct(w http.ResponseWriter, r *http.Request) {
 	for _, f := range info.Fields {
 		val := strings.TrimSpace(form.Get(f.Name))
 		switch f.Type {
-		case "text", "dept":
+		case "text", "dept", "choice":
 			if val != "" || f.Required {
 				raw[f.Name], _ = json.Marshal(val)
 			}

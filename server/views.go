@@ -27,6 +27,11 @@ type caseView struct {
 	Event        *tongban.Event      `json:"event,omitempty"`
 	// Snippet is the text around a search query's matches, in list results.
 	Snippet []textproc.Segment `json:"snippet,omitempty"`
+	// Ratings are the case's ratings with the state of each 差评;
+	// SupervisionFlags the flags of an application (fees outside the
+	// catalogue, entries after the fact).
+	Ratings          []ratingView   `json:"ratings,omitempty"`
+	SupervisionFlags []tongban.Flag `json:"supervision_flags,omitempty"`
 }
 
 func (s *Server) stepLabel(c *tongban.Case) string {
@@ -69,6 +74,8 @@ func (s *Server) caseView(r *http.Request, actor engine.Actor, c *tongban.Case) 
 		v.Actions = append(v.Actions, a.Name)
 	}
 	v.CanReveal = engine.MayReveal(actor.User, c)
+	v.Ratings = caseRatings(c, s.Engine.Now())
+	v.SupervisionFlags = tongban.CaseFlags(c)
 	// A confidential report's requester is hidden entirely from the
 	// department it concerns.
 	if c.Confidential && !v.CanReveal {

@@ -266,6 +266,14 @@ func (db *DB) Load(ctx context.Context, b *tongban.LoadBatch) error {
 				})
 			},
 			func() error {
+				// The rating rows are derived from the cases' attrs.
+				var rows []tongban.RatingRow
+				for _, c := range b.Cases {
+					rows = append(rows, tongban.RatingRows(c)...)
+				}
+				return ins(insertRatingSQL, len(rows), func(i int) []any { return ratingArgs(&rows[i]) })
+			},
+			func() error {
 				return ins(`INSERT INTO events (`+eventCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, len(b.Events), func(i int) []any {
 					e := b.Events[i]
 					return []any{e.ID, e.CaseID, e.Seq, e.Action, e.FromStep, e.ToStep, e.ActorID, e.Actor, e.ActorDept, micros(e.At),

@@ -104,6 +104,9 @@ func (db *DB) applyDerived(ctx context.Context, tx *sql.Tx, c *tongban.Case, ev 
 			return err
 		}
 	}
+	if d.WriteRatings {
+		return db.putRatings(ctx, tx, c.ID, d.Ratings)
+	}
 	return nil
 }
 
@@ -199,6 +202,12 @@ func alarmWhere(f tongban.AlarmFilter) (string, []any) {
 	}
 	if f.CaseID != 0 {
 		conds, args = append(conds, "a.case_id=?"), append(args, f.CaseID)
+	}
+	if len(f.Scopes) > 0 {
+		conds = append(conds, "a.scope IN ("+placeholders(len(f.Scopes))+")")
+		for _, sc := range f.Scopes {
+			args = append(args, sc)
+		}
 	}
 	if len(conds) == 0 {
 		return "", nil

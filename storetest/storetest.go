@@ -70,6 +70,8 @@ func Run(t *testing.T, open func(t *testing.T) tongban.Store, opts ...Options) {
 		{"Supervision", s.supervision},
 		{"Transfer", s.transfer},
 		{"Matters", s.matters},
+		{"Ratings", s.ratings},
+		{"AlarmScopes", s.alarmScopes},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

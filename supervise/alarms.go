@@ -1,6 +1,7 @@
 package supervise
 
 import (
+	"slices"
 	"sort"
 	"time"
 
@@ -15,6 +16,9 @@ type Spec struct {
 	Colour   string
 	Deadline time.Time
 	DueAt    time.Time
+	// Dept is whom the alarm concerns when not the case's responsible
+	// department (a 差评 rates the department responsible then).
+	Dept string
 }
 
 // Key is the spec's identity: raised once per case.
@@ -55,9 +59,12 @@ func warnAt(cal *calendar.Calendar, th Thresholds, deadline time.Time, limitHour
 // step when it has a limit of its own, and the call-back flag of an
 // unsatisfied rating. Closed and suspended cases have none; nor do
 // cases waiting on the requester (the department's clock has stopped).
+//
+// A 差评 awaiting rectification has its own clock, which runs whatever the
+// case does — closed or suspended (RatingPlan).
 func (cfg *Config) Plan(c *tongban.Case, cat *tongban.Category, step *workflow.Step, cal *calendar.Calendar) []Spec {
 	if c.Status == tongban.StatusClosed || Suspended(c) {
-		return nil
+		return RatingPlan(c)
 	}
 	th := cfg.For(c.Category)
 	var out []Spec
@@ -69,10 +76,10 @@ func (cfg *Config) Plan(c *tongban.Case, cat *tongban.Category, step *workflow.S
 			}
 			d := c.Deadline
 			out = append(out,
-				Spec{tongban.AlarmScopeCase, tongban.AlarmWarning, d, warnAt(cal, th, d, hours)},
-				Spec{tongban.AlarmScopeCase, tongban.AlarmYellow, d, Overdue(d)})
+				Spec{Scope: tongban.AlarmScopeCase, Colour: tongban.AlarmWarning, Deadline: d, DueAt: warnAt(cal, th, d, hours)},
+				Spec{Scope: tongban.AlarmScopeCase, Colour: tongban.AlarmYellow, Deadline: d, DueAt: Overdue(d)})
 			if c.Kind != tongban.KindTask && th.RedAfterWorkdays > 0 {
-				out = append(out, Spec{tongban.AlarmScopeCase, tongban.AlarmRed, d, Overdue(cal.DeadlineAfterWorkdays(d, th.RedAfterWorkdays)).UTC()})
+				out = append(out, Spec{Scope: tongban.AlarmScopeCase, Colour: tongban.AlarmRed, Deadline: d, DueAt: Overdue(cal.DeadlineAfterWorkdays(d, th.RedAfterWorkdays)).UTC()})
 			}
 		}
 		if cfg.WatchSteps && c.StepDeadline != nil && !c.StepDeadline.Equal(c.Deadline) {
@@ -82,13 +89,31 @@ func (cfg *Config) Plan(c *tongban.Case, cat *tongban.Category, step *workflow.S
 			}
 			d := *c.StepDeadline
 			out = append(out,
-				Spec{tongban.AlarmScopeStep, tongban.AlarmWarning, d, warnAt(cal, th, d, hours)},
-				Spec{tongban.AlarmScopeStep, tongban.AlarmYellow, d, Overdue(d)})
+				Spec{Scope: tongban.AlarmScopeStep, Colour: tongban.AlarmWarning, Deadline: d, DueAt: warnAt(cal, th, d, hours)},
+				Spec{Scope: tongban.AlarmScopeStep, Colour: tongban.AlarmYellow, Deadline: d, DueAt: Overdue(d)})
 		}
 	}
 	if sv := c.Supervision; sv != nil && sv.UnsatisfiedAt != nil && cfg.CallbackWorkdays > 0 {
 		d := cal.DeadlineAfterWorkdays(*sv.UnsatisfiedAt, cfg.CallbackWorkdays).UTC()
-		out = append(out, Spec{tongban.AlarmScopeUnsatisfied, tongban.AlarmFlag, d, Overdue(d)})
+		out = append(out, Spec{Scope: tongban.AlarmScopeUnsatisfied, Colour: tongban.AlarmFlag, Deadline: d, DueAt: Overdue(d)})
+	}
+	return append(out, RatingPlan(c)...)
+}
+
+// RatingPlan lists the flags of the case's 差评 awaiting rectification:
+// one at the first second after each deadline, for the rated department.
+// 差评 with the same deadline share one flag.
+func RatingPlan(c *tongban.Case) []Spec {
+	var out []Spec
+	for _, it := range tongban.CaseRatings(c) {
+		b := it.Bad
+		if b == nil || !b.AwaitsRectification() || b.Deadline.IsZero() {
+			continue
+		}
+		s := Spec{Scope: tongban.AlarmScopeRectify, Colour: tongban.AlarmFlag, Deadline: b.Deadline, DueAt: Overdue(b.Deadline), Dept: it.Dept}
+		if !slices.ContainsFunc(out, func(x Spec) bool { return x.Scope == s.Scope && x.Deadline.Equal(s.Deadline) }) {
+			out = append(out, s)
+		}
 	}
 	return out
 }
@@ -135,7 +160,8 @@ func Due(c *tongban.Case, plan []Spec, now time.Time) []Spec {
 
 // timed scopes are the clocks Plan watches; their marks go stale when
 // the clock's deadline moves.
-var timed = map[string]bool{tongban.AlarmScopeCase: true, tongban.AlarmScopeStep: true, tongban.AlarmScopeUnsatisfied: true}
+var timed = map[string]bool{tongban.AlarmScopeCase: true, tongban.AlarmScopeStep: true, tongban.AlarmScopeUnsatisfied: true,
+	tongban.AlarmScopeRectify: true}
 
 // Stale returns the live marks of timed scopes the plan no longer calls
 // for (the deadline moved, the step changed, the rating was rectified),

@@ -56,6 +56,14 @@ type Config struct {
 	// CallbackWorkdays: an unsatisfied rating not rectified and called
 	// back within this many working days is flagged (0 disables).
 	CallbackWorkdays int `json:"callback_workdays"`
+	// RectifyWorkdays: a 差评 is to be rectified by the rated department
+	// within this many working days of the rating; a flag is raised when
+	// it is not (0: no limit).
+	RectifyWorkdays int `json:"rectify_workdays"`
+	// BackdateWorkdays: an application received, or acted on, more than
+	// this many working days before it was entered in the system is
+	// flagged as handled outside it (0 disables).
+	BackdateWorkdays int `json:"backdate_workdays"`
 	// RepeatComplaints: this many valid complaints against one department
 	// or person in a period flags them (屡被有效投诉).
 	RepeatComplaints int `json:"repeat_complaints"`
@@ -73,6 +81,8 @@ func Default() *Config {
 		FlagNoReason:     true,
 		FlagReopen:       true,
 		CallbackWorkdays: 5,
+		RectifyWorkdays:  5,
+		BackdateWorkdays: 1,
 		RepeatComplaints: 3,
 		MinCases:         10,
 		Grading: Grading{OnTime: 0.5, Satisfaction: 0.3, Returns: 0.1, Reopens: 0.1,

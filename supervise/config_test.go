@@ -22,6 +22,9 @@ func TestLoadOverridesDefaults(t *testing.T) {
 	if th := cfg.For("noise"); th != Default().Default {
 		t.Fatalf("other categories keep the defaults, got %+v", th)
 	}
+	if cfg.RectifyWorkdays != 5 || cfg.BackdateWorkdays != 1 {
+		t.Fatalf("rectify %d backdate %d, want the defaults 5 and 1", cfg.RectifyWorkdays, cfg.BackdateWorkdays)
+	}
 	if cfg.MaxReturns != 3 || cfg.CallbackWorkdays != Default().CallbackWorkdays {
 		t.Fatalf("top-level settings: max_returns %d callback %d", cfg.MaxReturns, cfg.CallbackWorkdays)
 	}
@@ -32,5 +35,19 @@ func TestLoadOverridesDefaults(t *testing.T) {
 	os.WriteFile(bad, []byte(`{"max_returns": "three"}`), 0o600)
 	if _, err := Load(bad); err == nil {
 		t.Fatal("a malformed file must be an error")
+	}
+}
+
+func TestLoadRatingSettings(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "supervision.json")
+	if err := os.WriteFile(path, []byte(`{"rectify_workdays": 10, "backdate_workdays": 0}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.RectifyWorkdays != 10 || cfg.BackdateWorkdays != 0 || cfg.CallbackWorkdays != 5 {
+		t.Fatalf("rectify %d backdate %d callback %d", cfg.RectifyWorkdays, cfg.BackdateWorkdays, cfg.CallbackWorkdays)
 	}
 }

@@ -1,6 +1,7 @@
 package supervise
 
 import (
+	"encoding/json"
 	"math"
 	"sort"
 	"strconv"
@@ -132,6 +133,29 @@ func Deltas(cal *calendar.Calendar, prev, c *tongban.Case, ev *tongban.Event) []
 		d.all(day, prevLead, prevAssignee, c.Category, func(s *tongban.ScoreCounts) { s.Returns++ })
 	case "reopen":
 		d.all(day, Responsible(c), c.Assignee, c.Category, func(s *tongban.ScoreCounts) { s.Reopens++ })
+	case "rate_visit", "decide_appeal":
+		// A window visit's rating counts like the matter's own; an upheld
+		// appeal takes a rating off the day it was given.
+		var p struct {
+			Level      int       `json:"level"`
+			Department string    `json:"department"`
+			Upheld     bool      `json:"upheld"`
+			Visit      bool      `json:"visit"`
+			RatedAt    time.Time `json:"rated_at"`
+		}
+		if json.Unmarshal(ev.Payload, &p) != nil || p.Level < 1 || p.Level > 5 {
+			break
+		}
+		switch {
+		case ev.Action == "rate_visit":
+			d.all(day, p.Department, c.Assignee, c.Category, func(s *tongban.ScoreCounts) { s.Ratings[p.Level-1]++ })
+		case p.Upheld:
+			dept := p.Department
+			if !p.Visit {
+				dept = Responsible(c) // where the matter's own rating was counted
+			}
+			d.all(Day(p.RatedAt), dept, c.Assignee, c.Category, func(s *tongban.ScoreCounts) { s.Ratings[p.Level-1]-- })
+		}
 	}
 	if c.Rating >= 1 && c.Rating <= 5 && c.Rating != prevRating {
 		rd := day

@@ -39,6 +39,13 @@ type Env struct {
 	DeptExists func(code string) bool
 	// FindCase finds another case by ID or tracking code (for merge).
 	FindCase func(ref string) (*tongban.Case, error)
+	// Matter loads the catalogue version an application was filed under.
+	Matter func() (*tongban.Matter, error)
+	// RectifyWorkdays is the limit within which a 差评 is to be rectified
+	// (0: none); Centre the command centre's code, the department rated
+	// when no department has handled the case.
+	RectifyWorkdays int
+	Centre          string
 	// Payload collects facts the effect wants recorded on the event.
 	Payload map[string]any
 	// Reason is what the event shows as its reason (e.g. an extension's).
@@ -126,6 +133,26 @@ func ParseInput(a *Action, raw map[string]json.RawMessage) (Input, error) {
 			continue
 		}
 		switch f.Type {
+		case "choice":
+			var s string
+			if err := json.Unmarshal(v, &s); err != nil {
+				return nil, tongban.FieldError(f.Name, f.Label+"应为文本", f.LabelEN+" must be a string")
+			}
+			s = strings.TrimSpace(s)
+			if s == "" {
+				if f.Required {
+					return nil, tongban.FieldError(f.Name, f.Label+"为必填项", f.LabelEN+" is required")
+				}
+				continue
+			}
+			if !slices.ContainsFunc(f.Options, func(o Option) bool { return o.Value == s }) {
+				vals := make([]string, len(f.Options))
+				for i, o := range f.Options {
+					vals[i] = o.Value
+				}
+				return nil, tongban.FieldError(f.Name, f.Label+"须为以下之一："+strings.Join(vals, "、"), f.LabelEN+" must be one of "+strings.Join(vals, ", "))
+			}
+			in[f.Name] = s
 		case "text", "dept":
 			var s string
 			if err := json.Unmarshal(v, &s); err != nil {

@@ -160,12 +160,20 @@ var effects = map[string]func(c *tongban.Case, env *Env) error{
 		env.Reason = env.Input.Str("reason")
 		return nil
 	},
+	// rate is the matter's own rating (一事一评): online by the requester,
+	// or taken at a window by a clerk for the applicant. It is also kept
+	// with every other rating of the case (rules_rating.go).
 	"rate": func(c *tongban.Case, env *Env) error {
 		c.Rating, c.RatingComment = env.Input.Int("level"), env.Input.Str("comment")
 		env.Payload["level"] = c.Rating
 		if c.RatingComment != "" {
 			env.Payload["comment"] = c.RatingComment
 		}
+		channel := tongban.RatingOnline
+		if env.Actor != nil {
+			channel = tongban.RatingWindow
+		}
+		addRating(c, env, channel, false)
 		return nil
 	},
 	"reopen": func(c *tongban.Case, env *Env) error {

@@ -76,15 +76,24 @@ type Route struct {
 // Field is one input of an action.
 type Field struct {
 	Name     string `json:"name"`
-	Type     string `json:"type"` // text, int, bool, dept, depts
+	Type     string `json:"type"` // text, int, bool, dept, depts, choice
 	Required bool   `json:"required,omitempty"`
 	Min      int    `json:"min,omitempty"`
 	Max      int    `json:"max,omitempty"` // characters for text, value for int
 	Label    string `json:"label"`
 	LabelEN  string `json:"label_en"`
+	// Options are the values a choice may take.
+	Options []Option `json:"options,omitempty"`
 }
 
-var fieldTypes = []string{"text", "int", "bool", "dept", "depts"}
+// Option is one value of a choice field.
+type Option struct {
+	Value   string `json:"value"`
+	Label   string `json:"label"`
+	LabelEN string `json:"label_en"`
+}
+
+var fieldTypes = []string{"text", "int", "bool", "dept", "depts", "choice"}
 
 // Step returns the named step.
 func (d *Definition) Step(name string) *Step {
@@ -215,6 +224,14 @@ func (d *Definition) Validate() error {
 			names[f.Name] = true
 			if !slices.Contains(fieldTypes, f.Type) {
 				return bad("action %s: field %s has unknown type %q", a.Name, f.Name, f.Type)
+			}
+			if (f.Type == "choice") != (len(f.Options) > 0) {
+				return bad("action %s: field %s: a choice needs options, other types none", a.Name, f.Name)
+			}
+			for i, o := range f.Options {
+				if o.Value == "" || slices.ContainsFunc(f.Options[:i], func(x Option) bool { return x.Value == o.Value }) {
+					return bad("action %s: field %s: option value empty or repeated", a.Name, f.Name)
+				}
 			}
 		}
 	}

@@ -63,7 +63,10 @@ func TestBuiltinValidates(t *testing.T) {
 		"rating":   {"rate", "reopen", "supervise", "close"},
 		"closed":   nil,
 	}
+	// The steps of 好差评 may be taken from every step (rules_rating.go).
+	ratings := []string{"rate_visit", "verify_rating", "callback_rating", "rectify_rating", "appeal_rating", "decide_appeal"}
 	for step, w := range want {
+		w = append(slices.Clone(w), ratings...)
 		if got := names(step); !slices.Equal(got, w) {
 			t.Errorf("actions from %s = %v, want %v", step, got, w)
 		}
@@ -151,6 +154,17 @@ func TestParseRejectsBrokenDefinitions(t *testing.T) {
 		{"reserved field name", func(m map[string]any) {
 			action(m, "return", "accept")["fields"] = []any{map[string]any{"name": "version", "type": "int", "label": "版本", "label_en": "Version"}}
 		}, `field name "version" empty, repeated or reserved`},
+		{"choice without options", func(m map[string]any) {
+			action(m, "return", "accept")["fields"] = []any{map[string]any{"name": "reason", "type": "choice", "label": "理由", "label_en": "Reason"}}
+		}, "a choice needs options"},
+		{"options on a text field", func(m map[string]any) {
+			action(m, "return", "accept")["fields"] = []any{map[string]any{"name": "reason", "type": "text", "label": "理由", "label_en": "Reason",
+				"options": []any{map[string]any{"value": "a", "label": "甲", "label_en": "A"}}}}
+		}, "a choice needs options"},
+		{"repeated option", func(m map[string]any) {
+			action(m, "return", "accept")["fields"] = []any{map[string]any{"name": "reason", "type": "choice", "label": "理由", "label_en": "Reason",
+				"options": []any{map[string]any{"value": "a", "label": "甲", "label_en": "A"}, map[string]any{"value": "a", "label": "乙", "label_en": "B"}}}}
+		}, "option value empty or repeated"},
 		{"last route conditional", func(m map[string]any) {
 			action(m, "reply", "handle")["routes"] = []any{map[string]any{"if": "reply_needs_approval", "to": "review"}, map[string]any{"if": "no_pending", "to": "rating"}}
 		}, "the last route must be unconditional"},
@@ -311,5 +325,28 @@ func TestPermittedScopes(t *testing.T) {
 	// A case with no lead department: lead scope is nobody's.
 	if workflow.Permitted(reply, &tongban.Case{}, &tongban.User{Dept: "", Roles: []tongban.Role{tongban.RoleHandler}}) {
 		t.Error("lead scope matched an empty department")
+	}
+}
+
+// A choice takes one of its options' values, trimmed; anything else
+// names the field.
+func TestParseChoice(t *testing.T) {
+	defs, err := workflow.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := defs["request"].Find("closed", "verify_rating")
+	if a == nil {
+		t.Fatal("verify_rating is not available on a closed request")
+	}
+	in, err := workflow.ParseInput(a, raw(t, `{"verdict": " malicious ", "item": 2}`))
+	if err != nil || in.Str("verdict") != "malicious" || in.Int("item") != 2 {
+		t.Fatalf("ParseInput = %v, %v", in, err)
+	}
+	for _, bad := range []string{`{"verdict": "maybe"}`, `{"verdict": 3}`, `{"verdict": ""}`, `{}`} {
+		_, err := workflow.ParseInput(a, raw(t, bad))
+		if e := tongban.AsError(err); e == nil || e.Code != tongban.EInvalid || e.Field != "verdict" {
+			t.Errorf("ParseInput(%s) = %v, want invalid verdict", bad, err)
+		}
 	}
 }
