@@ -36,7 +36,8 @@ type Engine struct {
 	Text     *Text
 	cal      atomic.Pointer[calendar.Calendar]
 	ref      refCache
-	sessions sessionCache
+	sessions tokenCache[sessionEntry]
+	apiKeys  tokenCache[*tongban.APIKey]
 }
 
 // New returns an engine over the store with the built-in workflows and the

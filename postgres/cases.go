@@ -107,6 +107,16 @@ func queueAttachment(b *pgx.Batch, caseID int64, a *tongban.Attachment, id *int6
 // transaction. The event's hash is computed here, once the case ID exists.
 // c and first are changed only when the transaction commits.
 func (db *DB) CreateCase(ctx context.Context, c *tongban.Case, first *tongban.Event) error {
+	if batchable(c) {
+		if err := db.creates.create(ctx, c, first); err != errAlone {
+			return err
+		}
+	}
+	return db.createOne(ctx, c, first)
+}
+
+// createOne creates a case in a transaction of its own.
+func (db *DB) createOne(ctx context.Context, c *tongban.Case, first *tongban.Event) error {
 	var (
 		id     int64
 		ev     = *first

@@ -33,6 +33,7 @@ type DB struct {
 	// lastSweep is when (wall clock, Unix µs) this instance last deleted
 	// expired rate-limit windows.
 	lastSweep atomic.Int64
+	creates   *createBatcher
 }
 
 var _ tongban.Store = (*DB)(nil)
@@ -61,6 +62,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
+	db.creates = newCreateBatcher(db)
 	return db, nil
 }
 
@@ -128,6 +130,7 @@ func (db *DB) migrate(ctx context.Context) (err error) {
 
 // Close closes the pool.
 func (db *DB) Close() error {
+	db.creates.close()
 	db.pool.Close()
 	return nil
 }

@@ -716,6 +716,7 @@ func TestOpen311RequestList(t *testing.T) {
 	if all[0].ID != road { // newest first
 		t.Errorf("order: %v", ids(all))
 	}
+	beijingNow := time.Now().In(time.FixedZone("CST", 8*3600))
 	for q, want := range map[string][]string{
 		"service_code=noise":                              {noise},
 		"service_code=noise,road":                         sorted(noise, road),
@@ -726,12 +727,13 @@ func TestOpen311RequestList(t *testing.T) {
 		"page_size=1":                                     {road},
 		"jurisdiction_id=x&service_code=road":             {road},
 		"service_request_id=" + noise + ",NOPE," + report: sorted(noise, report),
-		"service_request_id=" + strings.ToLower(road) + "&status=open":                                                      {road}, // other parameters are ignored
-		"start_date=" + url.QueryEscape(time.Now().Add(time.Hour).Format(time.RFC3339)):                                     nil,
-		"start_date=" + time.Now().Add(-time.Hour).Format("2006-01-02T15:04:05+08:00"):                                      sorted(noise, road), // unescaped "+"
-		"end_date=" + url.QueryEscape(time.Now().Add(-24*time.Hour).Format(time.RFC3339)):                                   nil,
-		"start_date=" + time.Now().AddDate(0, 0, -10).Format("2006-01-02") + "&end_date=" + time.Now().Format("2006-01-02"): sorted(noise, road),
-		"start_date=" + time.Now().AddDate(0, 0, -90).Format("2006-01-02") + "&end_date=" + time.Now().Format("2006-01-02"): sorted(noise, road), // 90 days exactly
+		"service_request_id=" + strings.ToLower(road) + "&status=open":                    {road}, // other parameters are ignored
+		"start_date=" + url.QueryEscape(time.Now().Add(time.Hour).Format(time.RFC3339)):   nil,
+		"start_date=" + time.Now().Add(-time.Hour).Format("2006-01-02T15:04:05+08:00"):    sorted(noise, road), // unescaped "+"
+		"end_date=" + url.QueryEscape(time.Now().Add(-24*time.Hour).Format(time.RFC3339)): nil,
+		// Dates without a time are Beijing dates (the test may run after 16:00 UTC).
+		"start_date=" + beijingNow.AddDate(0, 0, -10).Format("2006-01-02") + "&end_date=" + beijingNow.Format("2006-01-02"): sorted(noise, road),
+		"start_date=" + beijingNow.AddDate(0, 0, -90).Format("2006-01-02") + "&end_date=" + beijingNow.Format("2006-01-02"): sorted(noise, road), // 90 days exactly
 	} {
 		if got := ids(fx.requestsQ("/open311/v2/requests", q)); !reflect.DeepEqual(o311NonNil(got), o311NonNil(want)) {
 			t.Errorf("%s: got %v, want %v", q, got, want)

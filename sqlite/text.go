@@ -29,13 +29,19 @@ func searchOrder(total int) string {
 
 // indexText (re)writes a case's index row and signature inside tx.
 func (db *DB) indexText(ctx context.Context, tx *sql.Tx, id int64, title, body, reply, address string) error {
-	sig := textproc.SignCase(title, body)
-	if _, err := db.execTx(ctx, tx, `INSERT OR REPLACE INTO case_fts (rowid, t, b, r, a) VALUES (?,?,?,?,?)`, id,
-		textproc.IndexText(title), textproc.IndexText(body), textproc.IndexText(reply), textproc.IndexText(address)); err != nil {
+	if err := db.indexFTS(ctx, tx, id, title, body, reply, address); err != nil {
 		return err
 	}
+	sig := textproc.SignCase(title, body)
 	_, err := db.execTx(ctx, tx, `UPDATE cases SET text_sig=? WHERE id=?`, sig.Bytes(), id)
 	return err
+}
+
+// indexFTS defers the full-text entry to the end of the group commit
+// (deferredWrites); a new case's signature goes into its row instead.
+func (db *DB) indexFTS(_ context.Context, _ *sql.Tx, id int64, title, body, reply, address string) error {
+	db.deferred.opText = append(db.deferred.opText, ftsEntry{id, title, body, reply, address})
+	return nil
 }
 
 // textChanged reports, before c is written, whether its indexed text
