@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/tongban/tongban"
-	"github.com/tongban/tongban/textproc"
 )
 
 const caseCols = `id, kind, workflow, tracking_code, type, channel, category, title, body, address, lat, long,
@@ -110,13 +109,12 @@ func (db *DB) insertEvent(ctx context.Context, tx *sql.Tx, e *tongban.Event) err
 // CreateCase inserts the case, its first event and its attachments in one
 // transaction. The event's hash is computed here, once the case ID exists.
 func (db *DB) CreateCase(ctx context.Context, c *tongban.Case, first *tongban.Event) error {
+	txt := segmentCase(c.Title, c.Body, c.Reply, c.Address) // outside the writer
 	err := db.exec(ctx, func(tx *sql.Tx) error {
 		// The first event's hash covers the case id, so take the id first
 		// (the single writer makes max+1 safe) and write the row once.
 		var id int64
 		var err error
-		signature := textproc.SignCase(c.Title, c.Body)
-		sig := signature.Bytes()
 		for attempt := 0; ; attempt++ {
 			if id, err = db.nextCaseID(ctx, tx); err != nil {
 				return err
@@ -126,7 +124,7 @@ func (db *DB) CreateCase(ctx context.Context, c *tongban.Case, first *tongban.Ev
 			first.PrevHash = ""
 			first.Hash = first.ComputeHash()
 			c.Version, c.LastHash = 1, first.Hash
-			args := append(append([]any{id}, caseArgs(c)...), sig)
+			args := append(append([]any{id}, caseArgs(c)...), txt.sig)
 			_, err = db.execTx(ctx, tx, insertNewCaseSQL, args...)
 			if !isUnique(err) {
 				break
@@ -157,9 +155,7 @@ func (db *DB) CreateCase(ctx context.Context, c *tongban.Case, first *tongban.Ev
 			}
 		}
 		c.ID, c.Version, c.LastHash = id, 1, first.Hash
-		if err := db.indexFTS(ctx, tx, id, c.Title, c.Body, c.Reply, c.Address); err != nil {
-			return err
-		}
+		db.indexFTS(id, txt)
 		return db.applyDerived(ctx, tx, c, first)
 	})
 	if err == nil {

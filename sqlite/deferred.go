@@ -5,7 +5,6 @@ import (
 	"database/sql"
 
 	"github.com/tongban/tongban"
-	"github.com/tongban/tongban/textproc"
 )
 
 // deferredWrites holds the writes a group commit makes once, after all its
@@ -38,8 +37,8 @@ type scoreKey struct {
 }
 
 type ftsEntry struct {
-	id                          int64
-	title, body, reply, address string
+	id  int64
+	txt caseText
 }
 
 func (d *deferredWrites) keep() {
@@ -85,7 +84,7 @@ func (db *DB) flushDeferred(ctx context.Context, tx *sql.Tx) error {
 	defer d.reset()
 	for _, e := range d.text {
 		if _, err := db.execTx(ctx, tx, `INSERT OR REPLACE INTO case_fts (rowid, t, b, r, a) VALUES (?,?,?,?,?)`, e.id,
-			textproc.IndexText(e.title), textproc.IndexText(e.body), textproc.IndexText(e.reply), textproc.IndexText(e.address)); err != nil {
+			e.txt.title, e.txt.body, e.txt.reply, e.txt.address); err != nil {
 			return err
 		}
 	}
