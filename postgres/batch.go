@@ -108,10 +108,6 @@ func (b *createBatcher) run() {
 				break fill
 			}
 		}
-		if len(batch) == 1 {
-			batch[0].done <- errAlone // nothing to share: the plain path is as fast
-			continue
-		}
 		err := b.commit(batch)
 		for _, op := range batch {
 			op.done <- err

@@ -38,6 +38,11 @@ type DB struct {
 
 var _ tongban.Store = (*DB)(nil)
 
+// defaultMaxConns sizes an instance's pool unless the DSN sets
+// pool_max_conns: three instances stay well inside PostgreSQL's default
+// max_connections of 100.
+const defaultMaxConns = 16
+
 // migrateLock is the pg_advisory_lock key that serialises migrations of
 // instances starting at once ("tongban" in ASCII).
 const migrateLock int64 = 0x746f6e6762616e
@@ -48,6 +53,11 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse dsn: %w", err)
+	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		// pgxpool's default (the number of CPUs, at least 4) leaves
+		// requests queueing for a connection while the database idles.
+		cfg.MaxConns = defaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
