@@ -175,7 +175,7 @@ func (e *Engine) UpdateUser(ctx context.Context, by *tongban.User, id int64, ch 
 	if err := e.Store.UpdateUser(ctx, u); err != nil {
 		return nil, err
 	}
-	e.sessions.forget("", u.ID)
+	e.sessions.forget(func(_ string, en sessionEntry) bool { return en.u.ID == u.ID })
 	if u.Disabled || ch.Password != nil {
 		if err := e.Store.DeleteUserSessions(ctx, u.ID); err != nil {
 			return nil, err

@@ -133,13 +133,13 @@ func (e *Engine) Authenticate(ctx context.Context, token string) (*tongban.Sessi
 	if err != nil || u.Disabled {
 		return nil, nil, tongban.ErrUnauthorized
 	}
-	e.sessions.put(hash, sessionEntry{s: s, u: u, seen: time.Now()})
+	e.sessions.put(hash, sessionEntry{s: s, u: u})
 	return s, u, nil
 }
 
 // Logout ends a session.
 func (e *Engine) Logout(ctx context.Context, tokenHash string) error {
-	e.sessions.forget(tokenHash, 0)
+	e.sessions.forget(func(hash string, _ sessionEntry) bool { return hash == tokenHash })
 	return e.Store.DeleteSession(ctx, tokenHash)
 }
 
@@ -162,12 +162,27 @@ func (e *Engine) CheckAPIKey(ctx context.Context, key string) (*tongban.APIKey, 
 	if key == "" || len(key) > 200 {
 		return nil, tongban.ErrUnauthorized
 	}
-	k, err := e.Store.APIKeyByHash(ctx, TokenHash(key))
+	hash := TokenHash(key)
+	if k, ok := e.apiKeys.get(hash); ok {
+		return k, nil
+	}
+	k, err := e.Store.APIKeyByHash(ctx, hash)
 	if err != nil && tongban.ErrorCode(err) != tongban.ENotFound {
 		return nil, err // the store failed: 503, not a bad key
 	}
 	if err != nil || k.Revoked {
 		return nil, tongban.Errorf(tongban.EUnauthorized, "API密钥无效", "invalid API key")
 	}
+	e.apiKeys.put(hash, k)
 	return k, nil
+}
+
+// RevokeAPIKey revokes a key; it stops working on this instance at once
+// and on the others within cacheTTL.
+func (e *Engine) RevokeAPIKey(ctx context.Context, id int64) error {
+	if err := e.Store.RevokeAPIKey(ctx, id); err != nil {
+		return err
+	}
+	e.apiKeys.forget(func(_ string, k *tongban.APIKey) bool { return k.ID == id })
+	return nil
 }

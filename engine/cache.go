@@ -111,45 +111,54 @@ func (e *Engine) Departments(ctx context.Context) ([]*tongban.Department, error)
 	return c.deptLst, nil
 }
 
-// sessionCache keeps recently checked tokens so that reading a case page
-// does not cost two extra queries.
-type sessionCache struct {
+// tokenCache keeps recently checked session tokens and API keys by hash,
+// so that an authenticated request does not cost extra queries. Entries
+// live for cacheTTL; changes made through this instance drop them at once.
+type tokenCache[V any] struct {
 	mu sync.Mutex
-	m  map[string]sessionEntry
+	m  map[string]tokenEntry[V]
 }
 
-type sessionEntry struct {
-	s    *tongban.Session
-	u    *tongban.User
+type tokenEntry[V any] struct {
+	v    V
 	seen time.Time
 }
 
-func (sc *sessionCache) get(hash string) (sessionEntry, bool) {
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	en, ok := sc.m[hash]
+// maxCachedTokens bounds the cache; when full it starts again empty.
+const maxCachedTokens = 10000
+
+func (tc *tokenCache[V]) get(hash string) (V, bool) {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	en, ok := tc.m[hash]
 	if !ok || time.Since(en.seen) > cacheTTL {
-		return sessionEntry{}, false
+		var zero V
+		return zero, false
 	}
-	return en, true
+	return en.v, true
 }
 
-func (sc *sessionCache) put(hash string, en sessionEntry) {
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	if sc.m == nil || len(sc.m) > 10000 {
-		sc.m = map[string]sessionEntry{}
+func (tc *tokenCache[V]) put(hash string, v V) {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	if tc.m == nil || len(tc.m) >= maxCachedTokens {
+		tc.m = map[string]tokenEntry[V]{}
 	}
-	sc.m[hash] = en
+	tc.m[hash] = tokenEntry[V]{v: v, seen: time.Now()}
 }
 
-// forget drops a token (logout), or every token of a user when hash is "".
-func (sc *sessionCache) forget(hash string, userID int64) {
-	sc.mu.Lock()
-	defer sc.mu.Unlock()
-	for k, en := range sc.m {
-		if k == hash || (hash == "" && en.u.ID == userID) {
-			delete(sc.m, k)
+// forget drops the entries for which drop reports true.
+func (tc *tokenCache[V]) forget(drop func(hash string, v V) bool) {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	for k, en := range tc.m {
+		if drop(k, en.v) {
+			delete(tc.m, k)
 		}
 	}
+}
+
+type sessionEntry struct {
+	s *tongban.Session
+	u *tongban.User
 }

@@ -37,7 +37,8 @@ type Engine struct {
 	Text     *Text
 	cal      atomic.Pointer[calendar.Calendar]
 	ref      refCache
-	sessions sessionCache
+	sessions tokenCache[sessionEntry]
+	apiKeys  tokenCache[*tongban.APIKey]
 	ratings  ratingCache
 }
 

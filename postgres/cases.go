@@ -107,6 +107,16 @@ func queueAttachment(b *pgx.Batch, caseID int64, a *tongban.Attachment, id *int6
 // transaction. The event's hash is computed here, once the case ID exists.
 // c and first are changed only when the transaction commits.
 func (db *DB) CreateCase(ctx context.Context, c *tongban.Case, first *tongban.Event) error {
+	if batchable(c) {
+		if err := db.creates.create(ctx, c, first); err != errAlone {
+			return err
+		}
+	}
+	return db.createOne(ctx, c, first)
+}
+
+// createOne creates a case in a transaction of its own.
+func (db *DB) createOne(ctx context.Context, c *tongban.Case, first *tongban.Event) error {
 	var (
 		id     int64
 		ev     = *first
@@ -212,33 +222,43 @@ func (db *DB) UpdateCase(ctx context.Context, c *tongban.Case, expectVersion int
 
 // Case returns a case with its attachments' metadata.
 func (db *DB) Case(ctx context.Context, id int64) (*tongban.Case, error) {
-	c, err := scanCase(db.pool.QueryRow(ctx, `SELECT `+caseCols+` FROM cases WHERE id=$1`, id))
-	if err != nil {
-		return nil, notFound(err)
-	}
-	return c, db.loadAttachments(ctx, c)
+	return db.caseWith(ctx, `id=$1`, `$1`, id)
 }
 
 // CaseByCode returns a case by its tracking code.
 func (db *DB) CaseByCode(ctx context.Context, code string) (*tongban.Case, error) {
-	c, err := scanCase(db.pool.QueryRow(ctx, `SELECT `+caseCols+` FROM cases WHERE tracking_code=$1`, code))
-	if err != nil {
-		return nil, notFound(err)
-	}
-	return c, db.loadAttachments(ctx, c)
+	return db.caseWith(ctx, `tracking_code=$1`, `(SELECT id FROM cases WHERE tracking_code=$1)`, code)
 }
 
-func (db *DB) loadAttachments(ctx context.Context, c *tongban.Case) error {
-	rows, err := db.pool.Query(ctx, `SELECT id, case_id, name, content_type, size, sha256, created_at FROM attachments WHERE case_id=$1 ORDER BY id`, c.ID)
-	atts, err := collect(rows, err, func(s scanner) (tongban.Attachment, error) {
-		var a tongban.Attachment
-		var created int64
-		err := s.Scan(&a.ID, &a.CaseID, &a.Name, &a.ContentType, &a.Size, &a.SHA256, &created)
-		a.CreatedAt = fromMicros(created)
-		return a, err
+// caseWith reads a case and its attachments' metadata in one round trip
+// (the two queries pipelined in one batch). Attachments are only ever
+// added, so reading them a moment after the row is safe.
+func (db *DB) caseWith(ctx context.Context, where, caseID string, arg any) (*tongban.Case, error) {
+	var c *tongban.Case
+	var atts []tongban.Attachment
+	b := &pgx.Batch{}
+	b.Queue(`SELECT `+caseCols+` FROM cases WHERE `+where, arg).QueryRow(func(r pgx.Row) (err error) {
+		c, err = scanCase(r)
+		return err
 	})
+	b.Queue(`SELECT id, case_id, name, content_type, size, sha256, created_at FROM attachments WHERE case_id=`+caseID+` ORDER BY id`, arg).
+		Query(func(rows pgx.Rows) (err error) {
+			atts, err = collect(rows, nil, scanAttachment)
+			return err
+		})
+	if err := db.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, notFound(err)
+	}
 	c.Attachments = atts
-	return err
+	return c, nil
+}
+
+func scanAttachment(s scanner) (tongban.Attachment, error) {
+	var a tongban.Attachment
+	var created int64
+	err := s.Scan(&a.ID, &a.CaseID, &a.Name, &a.ContentType, &a.Size, &a.SHA256, &created)
+	a.CreatedAt = fromMicros(created)
+	return a, err
 }
 
 // Attachment returns one attachment with its content.

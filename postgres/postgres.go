@@ -33,9 +33,15 @@ type DB struct {
 	// lastSweep is when (wall clock, Unix µs) this instance last deleted
 	// expired rate-limit windows.
 	lastSweep atomic.Int64
+	creates   *createBatcher
 }
 
 var _ tongban.Store = (*DB)(nil)
+
+// defaultMaxConns sizes an instance's pool unless the DSN sets
+// pool_max_conns: three instances stay well inside PostgreSQL's default
+// max_connections of 100.
+const defaultMaxConns = 16
 
 // migrateLock is the pg_advisory_lock key that serialises migrations of
 // instances starting at once ("tongban" in ASCII).
@@ -47,6 +53,11 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse dsn: %w", err)
+	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		// pgxpool's default (the number of CPUs, at least 4) leaves
+		// requests queueing for a connection while the database idles.
+		cfg.MaxConns = defaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -61,6 +72,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		pool.Close()
 		return nil, err
 	}
+	db.creates = newCreateBatcher(db)
 	return db, nil
 }
 
@@ -128,6 +140,7 @@ func (db *DB) migrate(ctx context.Context) (err error) {
 
 // Close closes the pool.
 func (db *DB) Close() error {
+	db.creates.close()
 	db.pool.Close()
 	return nil
 }

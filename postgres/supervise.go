@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +38,8 @@ func addScores(ctx context.Context, tx pgx.Tx, deltas []tongban.ScoreDelta) erro
 	if len(deltas) == 0 {
 		return nil
 	}
+	deltas = slices.Clone(deltas)
+	sortScores(deltas)
 	b := &pgx.Batch{}
 	for i := range deltas {
 		d := &deltas[i]

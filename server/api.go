@@ -705,7 +705,7 @@ func (s *Server) apiRevokeKey(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, tongban.ErrNotFound)
 		return
 	}
-	if err := s.Store.RevokeAPIKey(r.Context(), id); err != nil {
+	if err := s.Engine.RevokeAPIKey(r.Context(), id); err != nil {
 		s.fail(w, r, err)
 		return
 	}

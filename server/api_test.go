@@ -463,6 +463,28 @@ func TestAPIOpsAndAdmin(t *testing.T) {
 		t.Fatalf("new key: %d %s", status, body)
 	}
 	f.apiCreate(k.Key, apiNewCase())
+	// A revoked key stops working at once, although checked keys are cached.
+	var keys struct {
+		Keys []struct {
+			ID   int64  `json:"id"`
+			Name string `json:"name"`
+		} `json:"api_keys"`
+	}
+	if status, body = f.apiDo("GET", "/api/v1/apikeys", "admin", nil); status != 200 {
+		t.Fatalf("list keys: %d %s", status, body)
+	}
+	apiDecode(t, body, &keys)
+	var keyID int64
+	for _, x := range keys.Keys {
+		if x.Name == "open311 app" {
+			keyID = x.ID
+		}
+	}
+	if status, body = f.apiDo("DELETE", fmt.Sprintf("/api/v1/apikeys/%d", keyID), "admin", nil); status != 204 {
+		t.Fatalf("revoke key %d: %d %s", keyID, status, body)
+	}
+	status, body = f.apiDo("POST", "/api/v1/cases", k.Key, apiNewCase())
+	apiWantError(t, "revoked API key", status, body, 401, tongban.EUnauthorized)
 	status, body = f.apiDo("GET", "/api/v1/me", "disp", nil)
 	if status != 200 || !strings.Contains(string(body), `"login":"disp"`) {
 		t.Errorf("me: %d %s", status, body)

@@ -12,6 +12,8 @@ import (
 
 	"github.com/tongban/tongban"
 	"github.com/tongban/tongban/engine"
+	"github.com/tongban/tongban/internal/pgtest"
+	"github.com/tongban/tongban/postgres"
 	"github.com/tongban/tongban/server"
 	"github.com/tongban/tongban/sqlite"
 )
@@ -19,12 +21,27 @@ import (
 // benchServer is a real server over a real SQLite file with a dispatcher
 // token and an API key.
 func benchServer(b *testing.B) (h http.Handler, token, key string) {
-	ctx := context.Background()
 	st, err := sqlite.Open(filepath.Join(b.TempDir(), "bench.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
+	return benchServerOn(b, st)
+}
+
+// benchServerPG is benchServer on a fresh PostgreSQL database
+// (TONGBAN_TEST_PG), as one instance with the default pool.
+func benchServerPG(b *testing.B) (h http.Handler, token, key string) {
+	st, err := postgres.Open(context.Background(), pgtest.FreshDatabase(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	return benchServerOn(b, st)
+}
+
+func benchServerOn(b *testing.B, st tongban.Store) (h http.Handler, token, key string) {
+	ctx := context.Background()
 	e, err := engine.New(ctx, st)
 	if err != nil {
 		b.Fatal(err)
@@ -58,8 +75,13 @@ func benchCreateBody(i int) []byte {
 
 // BenchmarkAPICreate files requests through the full HTTP handler stack
 // (no network) with the durability promise kept: each 201 is committed.
-func BenchmarkAPICreate(b *testing.B) {
-	h, _, key := benchServer(b)
+func BenchmarkAPICreate(b *testing.B) { benchCreate(b, benchServer) }
+
+// BenchmarkAPICreatePG is BenchmarkAPICreate on PostgreSQL.
+func BenchmarkAPICreatePG(b *testing.B) { benchCreate(b, benchServerPG) }
+
+func benchCreate(b *testing.B, setup func(*testing.B) (http.Handler, string, string)) {
+	h, _, key := setup(b)
 	b.ReportAllocs()
 	b.SetParallelism(16)
 	b.RunParallel(func(pb *testing.PB) {
@@ -78,8 +100,13 @@ func BenchmarkAPICreate(b *testing.B) {
 }
 
 // BenchmarkAPIGetCase reads case pages as a logged-in dispatcher.
-func BenchmarkAPIGetCase(b *testing.B) {
-	h, token, key := benchServer(b)
+func BenchmarkAPIGetCase(b *testing.B) { benchGetCase(b, benchServer) }
+
+// BenchmarkAPIGetCasePG is BenchmarkAPIGetCase on PostgreSQL.
+func BenchmarkAPIGetCasePG(b *testing.B) { benchGetCase(b, benchServerPG) }
+
+func benchGetCase(b *testing.B, setup func(*testing.B) (http.Handler, string, string)) {
+	h, token, key := setup(b)
 	var ids []string
 	for i := 0; i < 200; i++ {
 		req := httptest.NewRequest("POST", "/api/v1/cases", bytes.NewReader(benchCreateBody(i)))

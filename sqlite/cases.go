@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tongban/tongban"
 )
@@ -15,6 +16,20 @@ const caseCols = `id, kind, workflow, tracking_code, type, channel, category, ti
 	received_at, updated_at, step_started_at, step_deadline, deadline, closed_at,
 	reply, replied_at, draft_reply, rating, rating_comment, returns, reopens, transfers, extension_days,
 	pending, parent_id, attrs, version, last_hash, supervises, next_alarm_at, supervision`
+
+// insertNewCaseSQL writes a new case with its text signature, so the row
+// is written once and never passes through the unindexed-cases index.
+var insertNewCaseSQL = `INSERT INTO cases (` + caseCols + `, text_sig) VALUES (` + placeholders(strings.Count(caseCols, ",")+2) + `)`
+
+// updateCaseSQL rewrites every column but id and kind if the version
+// still matches; a write ends any alarm-scan lease on the case.
+var updateCaseSQL = func() string {
+	sets := strings.Split(strings.TrimPrefix(caseCols, "id, kind, "), ",")
+	for i := range sets {
+		sets[i] = strings.TrimSpace(sets[i]) + "=?"
+	}
+	return `UPDATE cases SET ` + strings.Join(sets, ", ") + `, alarm_lease=NULL WHERE id=? AND version=?`
+}()
 
 // caseArgs returns the values for caseCols after id, in order.
 func caseArgs(c *tongban.Case) []any {
@@ -94,6 +109,7 @@ func (db *DB) insertEvent(ctx context.Context, tx *sql.Tx, e *tongban.Event) err
 // CreateCase inserts the case, its first event and its attachments in one
 // transaction. The event's hash is computed here, once the case ID exists.
 func (db *DB) CreateCase(ctx context.Context, c *tongban.Case, first *tongban.Event) error {
+	txt := segmentCase(c.Title, c.Body, c.Reply, c.Address) // outside the writer
 	err := db.exec(ctx, func(tx *sql.Tx) error {
 		// The first event's hash covers the case id, so take the id first
 		// (the single writer makes max+1 safe) and write the row once.
@@ -108,8 +124,8 @@ func (db *DB) CreateCase(ctx context.Context, c *tongban.Case, first *tongban.Ev
 			first.PrevHash = ""
 			first.Hash = first.ComputeHash()
 			c.Version, c.LastHash = 1, first.Hash
-			args := append([]any{id}, caseArgs(c)...)
-			_, err = db.execTx(ctx, tx, `INSERT INTO cases (`+caseCols+`) VALUES (`+placeholders(len(args))+`)`, args...)
+			args := append(append([]any{id}, caseArgs(c)...), txt.sig)
+			_, err = db.execTx(ctx, tx, insertNewCaseSQL, args...)
 			if !isUnique(err) {
 				break
 			}
@@ -139,9 +155,7 @@ func (db *DB) CreateCase(ctx context.Context, c *tongban.Case, first *tongban.Ev
 			}
 		}
 		c.ID, c.Version, c.LastHash = id, 1, first.Hash
-		if err := db.indexText(ctx, tx, id, c.Title, c.Body, c.Reply, c.Address); err != nil {
-			return err
-		}
+		db.indexFTS(id, txt)
 		return db.applyDerived(ctx, tx, c, first)
 	})
 	if err == nil {
@@ -154,18 +168,13 @@ func (db *DB) CreateCase(ctx context.Context, c *tongban.Case, first *tongban.Ev
 // still matches.
 func (db *DB) UpdateCase(ctx context.Context, c *tongban.Case, expectVersion int64, ev *tongban.Event) error {
 	err := db.exec(ctx, func(tx *sql.Tx) error {
-		args := caseArgs(c)[1:] // kind is immutable; the rest follow
-		sets := strings.Split(strings.TrimPrefix(caseCols, "id, kind, "), ",")
-		for i := range sets {
-			sets[i] = strings.TrimSpace(sets[i]) + "=?"
-		}
-		args = append(args, c.ID, expectVersion)
+		args := append(caseArgs(c)[1:], c.ID, expectVersion) // kind is immutable; the rest follow
 		reindex, err := textChanged(ctx, tx, c)
 		if err != nil {
 			return err
 		}
-		// A write ends any alarm-scan lease on the case.
-		res, err := db.execTx(ctx, tx, `UPDATE cases SET `+strings.Join(sets, ", ")+`, alarm_lease=NULL WHERE id=? AND version=?`, args...)
+		db.touch(c.ID)
+		res, err := db.execTx(ctx, tx, updateCaseSQL, args...)
 		if err != nil {
 			return err
 		}
@@ -209,11 +218,19 @@ func placeholders(n int) string {
 
 // Case returns a case with its attachments' metadata.
 func (db *DB) Case(ctx context.Context, id int64) (*tongban.Case, error) {
+	if c := db.cases.get(id); c != nil {
+		return c, nil
+	}
+	start, readAt := db.cases.begin(), time.Now()
 	c, err := scanCase(db.queryRow(ctx, `SELECT `+caseCols+` FROM cases WHERE id=?`, id))
 	if err != nil {
 		return nil, notFound(err)
 	}
-	return c, db.loadAttachments(ctx, c)
+	if err := db.loadAttachments(ctx, c); err != nil {
+		return nil, err
+	}
+	db.cases.put(c, start, readAt)
+	return c, nil
 }
 
 // CaseByCode returns a case by its tracking code.

@@ -204,6 +204,7 @@ func (db *DB) Load(ctx context.Context, b *tongban.LoadBatch) error {
 	if b.Len() == 0 {
 		return nil
 	}
+	defer db.cases.clear() // loads write rows without touching them one by one
 	return db.exec(ctx, func(tx *sql.Tx) error {
 		ins := func(query string, n int, args func(i int) []any) error {
 			if n == 0 {

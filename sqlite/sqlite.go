@@ -43,7 +43,15 @@ type DB struct {
 
 	readStmts, writeStmts stmtCache
 
-	caseID int64 // last case id handed out; writer goroutine only
+	caseID   int64          // last case id handed out; writer goroutine only
+	deferred deferredWrites // writes made once per commit; writer goroutine only
+	cases    caseCache
+}
+
+// touch records, inside a write, that the case's row changes: every write
+// to a column of a case must call it, or the case cache serves the old row.
+func (db *DB) touch(id int64) {
+	db.deferred.touched = append(db.deferred.touched, id)
 }
 
 type rateWindow struct {
@@ -252,37 +260,62 @@ func (db *DB) commit(batch []*writeOp) {
 		}
 		if single {
 			results[i] = op.fn(tx)
-			continue
+		} else {
+			results[i] = db.runInSavepoint(ctx, tx, op)
 		}
-		if _, err := tx.ExecContext(ctx, `SAVEPOINT op`); err != nil {
-			results[i] = err
-			continue
+		if results[i] == nil {
+			db.deferred.keep()
+		} else {
+			db.deferred.drop()
 		}
-		if err := op.fn(tx); err != nil {
-			results[i] = err
-			if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO op`); rerr != nil {
-				results[i] = errors.Join(err, rerr)
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `RELEASE op`); err != nil && results[i] == nil {
-			results[i] = err
+	}
+	fail := func(err error, ops []*writeOp) {
+		tx.Rollback()
+		db.cases.mark(db.deferred.touched, false)
+		db.deferred.touched = db.deferred.touched[:0]
+		db.deferred.reset()
+		db.caseID = 0
+		for _, op := range ops {
+			op.done <- err
 		}
 	}
 	if single && results[0] != nil {
-		tx.Rollback()
-		batch[0].done <- results[0]
+		fail(results[0], batch)
 		return
 	}
-	if err := tx.Commit(); err != nil {
-		db.caseID = 0
-		for _, op := range batch {
-			op.done <- err
-		}
+	if err := db.flushDeferred(ctx, tx); err != nil {
+		fail(err, batch)
+		return
+	}
+	db.cases.mark(db.deferred.touched, true)
+	err = tx.Commit()
+	db.cases.mark(db.deferred.touched, false)
+	db.deferred.touched = db.deferred.touched[:0]
+	if err != nil {
+		fail(err, batch)
 		return
 	}
 	for i, op := range batch {
 		op.done <- results[i]
 	}
+}
+
+// runInSavepoint runs one write of a batch so that its failure undoes
+// only its own changes.
+func (db *DB) runInSavepoint(ctx context.Context, tx *sql.Tx, op *writeOp) error {
+	if _, err := db.execTx(ctx, tx, `SAVEPOINT op`); err != nil {
+		return err
+	}
+	err := op.fn(tx)
+	if err != nil {
+		if _, rerr := db.execTx(ctx, tx, `ROLLBACK TO op`); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+	}
+	if _, rerr := db.execTx(ctx, tx, `RELEASE op`); rerr != nil && err == nil {
+		err = rerr
+	}
+	return err
 }
 
 // isUnique reports a UNIQUE or PRIMARY KEY constraint violation.

@@ -32,17 +32,10 @@ var sumScoreCols = func() string {
 	return strings.Join(s, ", ")
 }()
 
-func (db *DB) addScores(ctx context.Context, tx *sql.Tx, deltas []tongban.ScoreDelta) error {
-	for i := range deltas {
-		d := &deltas[i]
-		vals := d.ScoreCounts.Values()
-		if _, err := db.execTx(ctx, tx, upsertScoreSQL, append([]any{d.Dim, d.Key, d.Day}, vals...)...); err != nil {
-			return err
-		}
-		if _, err := db.execTx(ctx, tx, upsertMonthSQL, append([]any{d.Dim, d.Key, d.Day / 100}, vals...)...); err != nil {
-			return err
-		}
-	}
+// addScores defers deltas to the end of the group commit (deferredWrites);
+// the writer goroutine is the only caller.
+func (db *DB) addScores(_ context.Context, _ *sql.Tx, deltas []tongban.ScoreDelta) error {
+	db.deferred.opScores = append(db.deferred.opScores, deltas...)
 	return nil
 }
 
@@ -171,6 +164,7 @@ func (db *DB) ClaimDueAlarms(ctx context.Context, now time.Time, lease time.Dura
 // SetNextAlarm corrects a case's next alarm instant if its version holds.
 func (db *DB) SetNextAlarm(ctx context.Context, caseID, version int64, next *time.Time) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
+		db.touch(caseID)
 		res, err := tx.ExecContext(ctx, `UPDATE cases SET next_alarm_at=?, alarm_lease=NULL WHERE id=? AND version=?`, nullMicros(next), caseID, version)
 		if err != nil {
 			return err

@@ -29,13 +29,30 @@ func searchOrder(total int) string {
 
 // indexText (re)writes a case's index row and signature inside tx.
 func (db *DB) indexText(ctx context.Context, tx *sql.Tx, id int64, title, body, reply, address string) error {
-	sig := textproc.SignCase(title, body)
-	if _, err := db.execTx(ctx, tx, `INSERT OR REPLACE INTO case_fts (rowid, t, b, r, a) VALUES (?,?,?,?,?)`, id,
-		textproc.IndexText(title), textproc.IndexText(body), textproc.IndexText(reply), textproc.IndexText(address)); err != nil {
-		return err
-	}
-	_, err := db.execTx(ctx, tx, `UPDATE cases SET text_sig=? WHERE id=?`, sig.Bytes(), id)
+	txt := segmentCase(title, body, reply, address)
+	db.indexFTS(id, txt)
+	_, err := db.execTx(ctx, tx, `UPDATE cases SET text_sig=? WHERE id=?`, txt.sig, id)
 	return err
+}
+
+// caseText is a case's text as indexed: each field segmented for FTS5,
+// and the near-duplicate signature.
+type caseText struct {
+	title, body, reply, address string
+	sig                         []byte
+}
+
+// segmentCase prepares a case's text for indexing. A new case's text is
+// prepared by the caller, outside the writer goroutine.
+func segmentCase(title, body, reply, address string) caseText {
+	sig := textproc.SignCase(title, body)
+	return caseText{textproc.IndexText(title), textproc.IndexText(body), textproc.IndexText(reply), textproc.IndexText(address), sig.Bytes()}
+}
+
+// indexFTS defers the full-text entry to the end of the group commit
+// (deferredWrites).
+func (db *DB) indexFTS(id int64, txt caseText) {
+	db.deferred.opText = append(db.deferred.opText, ftsEntry{id, txt})
 }
 
 // textChanged reports, before c is written, whether its indexed text

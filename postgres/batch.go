@@ -1,0 +1,216 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/tongban/tongban"
+)
+
+// createBatcher commits concurrent case creations together: one
+// transaction, one round trip for the new ids, one pipelined batch of
+// inserts, the scorecard deltas summed per counter row, one commit. With a
+// transaction per case, PostgreSQL's commit rate and the row locks on the
+// shared day and month counters (every new case adds to its department's
+// and category's rows) held creations well below what the server can do.
+//
+// A batch that fails for any reason is not retried as a batch: each of its
+// creations runs again alone (createOne), so one bad case fails alone and
+// reports its own error.
+type createBatcher struct {
+	db    *DB
+	queue chan *createOp
+	stop  chan struct{}
+	once  sync.Once
+	wg    sync.WaitGroup
+}
+
+type createOp struct {
+	c     *tongban.Case
+	first *tongban.Event
+	done  chan error
+}
+
+// errAlone tells a caller that its batch failed and it must create alone.
+var errAlone = errors.New("postgres: create alone")
+
+const (
+	// maxCreateBatch bounds one transaction's creations.
+	maxCreateBatch = 256
+	// createWorkers lets one batch be built and sent while another commits.
+	createWorkers = 2
+)
+
+func newCreateBatcher(db *DB) *createBatcher {
+	b := &createBatcher{db: db, queue: make(chan *createOp, 1024), stop: make(chan struct{})}
+	for range createWorkers {
+		b.wg.Add(1)
+		go b.run()
+	}
+	return b
+}
+
+func (b *createBatcher) close() {
+	b.once.Do(func() { close(b.stop) })
+	b.wg.Wait()
+}
+
+// batchable reports whether a creation can join a batch: its derived
+// writes are scorecard deltas only (supervision orders and alarms keep the
+// one-by-one path that sets their ids).
+func batchable(c *tongban.Case) bool {
+	d := c.Derived
+	return d.Empty() || len(d.Raise) == 0 && len(d.Clear) == 0 && !d.ClearAll && !d.Reassign && len(d.Findings) == 0 && len(d.Orders) == 0
+}
+
+// create queues op and waits for its outcome. It reports errAlone when the
+// caller must create alone instead.
+func (b *createBatcher) create(ctx context.Context, c *tongban.Case, first *tongban.Event) error {
+	op := &createOp{c: c, first: first, done: make(chan error, 1)}
+	select {
+	case b.queue <- op:
+	case <-b.stop:
+		return errAlone
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued, wait: the batch may commit it whatever ctx does.
+	return <-op.done
+}
+
+func (b *createBatcher) run() {
+	defer b.wg.Done()
+	batch := make([]*createOp, 0, maxCreateBatch)
+	for {
+		select {
+		case op := <-b.queue:
+			batch = append(batch[:0], op)
+		case <-b.stop:
+			for {
+				select {
+				case op := <-b.queue:
+					op.done <- errAlone
+				default:
+					return
+				}
+			}
+		}
+	fill:
+		for len(batch) < maxCreateBatch {
+			select {
+			case op := <-b.queue:
+				batch = append(batch, op)
+			default:
+				break fill
+			}
+		}
+		err := b.commit(batch)
+		for _, op := range batch {
+			op.done <- err
+		}
+	}
+}
+
+// commit writes a batch in one transaction and, once it has committed,
+// sets ids, versions and hashes on the cases and events as createOne does.
+// It returns errAlone when the batch was rolled back, and the error of
+// COMMIT itself when that failed: then the outcome is unknown and retrying
+// could create the cases twice, so the callers report the failure.
+func (b *createBatcher) commit(batch []*createOp) error {
+	ctx := context.Background()
+	n := len(batch)
+	ids := make([]int64, 0, n)
+	evs := make([]tongban.Event, n)
+	evIDs := make([]int64, n)
+	attIDs := make([][]int64, n)
+	tx, err := b.db.pool.Begin(ctx)
+	if err != nil {
+		return errAlone
+	}
+	err = func() error {
+		rows, err := tx.Query(ctx, `SELECT nextval(pg_get_serial_sequence('cases', 'id')) FROM generate_series(1, $1)`, n)
+		if err != nil {
+			return err
+		}
+		ids, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return err
+		}
+		q := &pgx.Batch{}
+		var scores []tongban.ScoreDelta
+		for i, op := range batch {
+			c := op.c
+			ev := *op.first
+			ev.CaseID, ev.Seq, ev.PrevHash = ids[i], 1, ""
+			ev.Hash = ev.ComputeHash()
+			evs[i] = ev
+			row := *c
+			row.Version, row.LastHash = 1, ev.Hash
+			args := append([]any{ids[i]}, caseArgs(&row)...)
+			q.Queue(insertCaseSQL(len(args)), append(args, textArgs(c)...)...)
+			queueEvent(q, &evs[i], &evIDs[i])
+			attIDs[i] = make([]int64, len(c.Attachments))
+			for j := range c.Attachments {
+				queueAttachment(q, ids[i], &c.Attachments[j], &attIDs[i][j])
+			}
+			if c.Derived != nil {
+				scores = append(scores, c.Derived.Scores...)
+			}
+		}
+		if err := tx.SendBatch(ctx, q).Close(); err != nil {
+			return err
+		}
+		return addScores(ctx, tx, sumScores(scores))
+	}()
+	if err != nil {
+		tx.Rollback(ctx)
+		return errAlone
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return err
+	}
+	for i, op := range batch {
+		c := op.c
+		evs[i].ID = evIDs[i]
+		*op.first = evs[i]
+		for j := range c.Attachments {
+			c.Attachments[j].ID, c.Attachments[j].CaseID = attIDs[i][j], ids[i]
+		}
+		c.ID, c.Version, c.LastHash = ids[i], 1, evs[i].Hash
+		c.Derived = nil
+	}
+	return nil
+}
+
+// sumScores adds up deltas per counter row.
+func sumScores(deltas []tongban.ScoreDelta) []tongban.ScoreDelta {
+	type key struct {
+		dim, key string
+		day      int
+	}
+	at := map[key]int{}
+	var out []tongban.ScoreDelta
+	for _, d := range deltas {
+		k := key{d.Dim, d.Key, d.Day}
+		if i, ok := at[k]; ok {
+			out[i].ScoreCounts.Add(&d.ScoreCounts)
+			continue
+		}
+		at[k] = len(out)
+		out = append(out, d)
+	}
+	return out
+}
+
+// sortScores orders deltas by counter row, so that concurrent transactions
+// (batches, single writes, other instances) lock the rows in one order and
+// never deadlock.
+func sortScores(deltas []tongban.ScoreDelta) {
+	slices.SortFunc(deltas, func(a, b tongban.ScoreDelta) int {
+		return cmp.Or(cmp.Compare(a.Dim, b.Dim), cmp.Compare(a.Key, b.Key), cmp.Compare(a.Day, b.Day))
+	})
+}
