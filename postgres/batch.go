@@ -63,8 +63,12 @@ func (b *createBatcher) close() {
 // writes are scorecard deltas only (supervision orders and alarms keep the
 // one-by-one path that sets their ids).
 func batchable(c *tongban.Case) bool {
-	d := c.Derived
-	return d.Empty() || len(d.Raise) == 0 && len(d.Clear) == 0 && !d.ClearAll && !d.Reassign && len(d.Findings) == 0 && len(d.Orders) == 0
+	if c.Derived == nil {
+		return true
+	}
+	rest := *c.Derived
+	rest.Scores = nil
+	return rest.Empty() // so a kind of derived write added later is never dropped here
 }
 
 // create queues op and waits for its outcome. It reports errAlone when the

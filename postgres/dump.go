@@ -285,10 +285,7 @@ func (db *DB) Load(ctx context.Context, b *tongban.LoadBatch) error {
 		}); err != nil {
 			return err
 		}
-		if err := copyIn("cases", caseColNames, len(b.Cases), func(i int) []any {
-			c := b.Cases[i]
-			return append([]any{c.ID}, caseArgs(c)...)
-		}); err != nil {
+		if err := loadCases(ctx, tx, b.Cases); err != nil {
 			return err
 		}
 		// The rating rows are derived from the cases' attrs.

@@ -82,3 +82,28 @@ func FreshDatabase(t testing.TB) string {
 	})
 	return withDatabase(t, admin, name)
 }
+
+// KeptDatabase returns the DSN of the database name on the test server,
+// creating it when missing (created reports that), and never drops it:
+// for benchmarks whose data outlives a run.
+func KeptDatabase(t testing.TB, name string) (dsn string, created bool) {
+	t.Helper()
+	admin := AdminDSN(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatalf("cannot reach PostgreSQL at %s: %v — %s", admin, err, help)
+	}
+	defer conn.Close(ctx)
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
+		t.Fatalf("look for database %s: %v", name, err)
+	}
+	if !exists {
+		if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+			t.Fatalf("create database %s: %v", name, err)
+		}
+	}
+	return withDatabase(t, admin, name), !exists
+}

@@ -1,0 +1,182 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/tongban/tongban"
+	"github.com/tongban/tongban/demo/corpus"
+	"github.com/tongban/tongban/internal/pgtest"
+	"github.com/tongban/tongban/postgres"
+)
+
+// searchBenchDB opens the search benchmark's store: TONGBAN_BENCH_CASES
+// requests (default 100,000) with texts from demo/corpus — the same ones,
+// times and steps as the SQLite benchmark's (sqlite/text_search_bench_test.go)
+// — loaded through Store.Load in batches of 5,000, then FinishLoad and
+// RebuildText, as tongban load does. TONGBAN_BENCH_PG_DB names a database
+// on the test server (TONGBAN_TEST_PG) to keep it in: filled when missing
+// or empty, reused as it is otherwise. Without it the store is a fresh
+// database dropped at the end. A server that cannot be reached fails the
+// benchmark.
+func searchBenchDB(b *testing.B) *postgres.DB {
+	b.Helper()
+	n := 100_000
+	if v := os.Getenv("TONGBAN_BENCH_CASES"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1000 {
+			b.Fatalf("TONGBAN_BENCH_CASES=%q", v)
+		}
+	}
+	var dsn, name string
+	if name = os.Getenv("TONGBAN_BENCH_PG_DB"); name != "" {
+		dsn, _ = pgtest.KeptDatabase(b, name)
+	} else {
+		dsn, name = pgtest.FreshDatabase(b), "a fresh database"
+	}
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	var cases int
+	if err := db.Pool().QueryRow(ctx, `SELECT count(*) FROM cases`).Scan(&cases); err != nil {
+		b.Fatal(err)
+	}
+	if cases > 0 {
+		// Built by an earlier run; finish its index should it have been
+		// interrupted there.
+		if k, err := db.RebuildText(ctx); err != nil {
+			b.Fatal(err)
+		} else if k > 0 {
+			fmt.Fprintf(os.Stderr, "search bench store: indexed %d cases left unindexed\n", k)
+		}
+		return db
+	}
+	t0 := time.Now()
+	if err := fillSearchCorpus(ctx, db, n); err != nil {
+		b.Fatal(err)
+	}
+	t1 := time.Now()
+	if err := db.FinishLoad(ctx); err != nil {
+		b.Fatal(err)
+	}
+	t2 := time.Now()
+	k, err := db.RebuildText(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fmt.Fprintf(os.Stderr, "search bench store: %d cases loaded in %s, FinishLoad %s, RebuildText %s (%d cases) (%s)\n", n,
+		t1.Sub(t0).Round(time.Second), t2.Sub(t1).Round(time.Second), time.Since(t2).Round(time.Second), k, name)
+	if _, err := db.Pool().Exec(ctx, `VACUUM ANALYZE cases`); err != nil {
+		b.Fatal(err)
+	}
+	return db
+}
+
+// fillSearchCorpus loads n generated requests (ids 1..n), exactly as the
+// SQLite benchmark's fillSearchCorpus (not shuffled) does.
+func fillSearchCorpus(ctx context.Context, db *postgres.DB, n int) error {
+	g := corpus.NewGenerator(42)
+	rnd := rand.New(rand.NewPCG(42, 7))
+	base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	span := 365 * 24 * time.Hour
+	steps := []string{"dispatch", "accept", "handle", "handle", "review"}
+	const batch = 5000
+	for id := int64(1); id <= int64(n); {
+		b := &tongban.LoadBatch{}
+		for ; id <= int64(n) && len(b.Cases) < batch; id++ {
+			r := g.Request()
+			at := base.Add(time.Duration(float64(span) * float64(id) / float64(n))).Add(-time.Duration(rnd.Int64N(int64(72 * time.Hour)))).Truncate(time.Microsecond)
+			deadline := at.Add(time.Duration(5+rnd.IntN(16)) * 24 * time.Hour)
+			lat, long := r.Lat, r.Long
+			c := &tongban.Case{ID: id, Kind: tongban.KindRequest, Workflow: "request", TrackingCode: tongban.NewTrackingCode(), Type: "complaint", Channel: "web",
+				Category: r.Category, Title: r.Title, Body: r.Body, Address: r.Address, Lat: &lat, Long: &long,
+				Requester: tongban.Requester{Name: r.Name, Phone: r.Phone}, Lead: r.Dept, First: r.Dept, Step: steps[rnd.IntN(len(steps))], Status: tongban.StatusOpen,
+				ReceivedAt: at, UpdatedAt: at.Add(time.Duration(rnd.Int64N(int64(30 * 24 * time.Hour)))), StepStarted: at,
+				Deadline: deadline, Version: 1, LastHash: "x"}
+			if id%3 == 0 {
+				closed := at.Add(5 * 24 * time.Hour)
+				c.Status, c.Step, c.ClosedAt = tongban.StatusClosed, "closed", &closed
+			}
+			b.Cases = append(b.Cases, c)
+		}
+		if err := db.Load(ctx, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Everyday queries, as in the SQLite benchmark: one word, and two words
+// (both must occur).
+var (
+	benchOneWord = []string{"噪音", "油烟", "路灯", "垃圾", "停车", "漏水", "施工", "广场舞", "占道", "物业", "违建", "小区", "排水", "拖欠", "学校"}
+	benchTwoWord = []string{"噪音 夜间", "油烟 饭店", "路灯 不亮", "垃圾 清运", "停车 占道", "漏水 楼上", "施工 扰民", "物业 收费", "小区 电梯", "工资 拖欠"}
+)
+
+// BenchmarkSearch is ListCases with a full-text query and a page of 20,
+// as the workbench and GET /api/v1/cases?q= ask it: one- and two-word
+// queries, in relevance order (no sort) and with each explicit sort, and
+// with a status filter. Each op is one query (cycling through the list);
+// p50/p95 are over the ops. It needs the PostgreSQL test server and runs
+// only with -bench:
+//
+//	TONGBAN_BENCH_CASES=1000000 TONGBAN_BENCH_PG_DB=tb_search1m go test ./postgres -run XXX -bench Search -benchtime 60x -timeout 3h
+func BenchmarkSearch(b *testing.B) {
+	db := searchBenchDB(b)
+	ctx := context.Background()
+	var total int
+	if err := db.Pool().QueryRow(ctx, `SELECT count(*) FROM cases`).Scan(&total); err != nil {
+		b.Fatal(err)
+	}
+	for _, words := range []struct {
+		name string
+		qs   []string
+	}{{"one", benchOneWord}, {"two", benchTwoWord}} {
+		for _, tc := range []struct {
+			name string
+			f    tongban.CaseFilter
+		}{
+			{"relevance", tongban.CaseFilter{}},
+			{"sort=-received", tongban.CaseFilter{Sort: "-received"}},
+			{"sort=received", tongban.CaseFilter{Sort: "received"}},
+			{"sort=deadline", tongban.CaseFilter{Sort: "deadline"}},
+			{"sort=-updated", tongban.CaseFilter{Sort: "-updated"}},
+			{"open,sort=-received", tongban.CaseFilter{Status: tongban.StatusOpen, Sort: "-received"}},
+			{"open,relevance", tongban.CaseFilter{Status: tongban.StatusOpen}},
+			{"sort=-received,page=50", tongban.CaseFilter{Sort: "-received", Offset: 980}},
+		} {
+			b.Run(fmt.Sprintf("%s/%s", words.name, tc.name), func(b *testing.B) {
+				ds := make([]time.Duration, 0, b.N)
+				matches := 0
+				for i := 0; b.Loop(); i++ {
+					f := tc.f
+					f.Query, f.Limit = words.qs[i%len(words.qs)], 20
+					t0 := time.Now()
+					p, err := db.ListCases(ctx, f)
+					if err != nil {
+						b.Fatal(err)
+					}
+					ds = append(ds, time.Since(t0))
+					matches += p.Total // capped at tongban.MaxSearchTotal
+				}
+				slices.Sort(ds)
+				q := func(p float64) float64 {
+					return float64(ds[min(len(ds)-1, int(p*float64(len(ds))))].Microseconds()) / 1000
+				}
+				b.ReportMetric(q(0.5), "p50-ms")
+				b.ReportMetric(q(0.95), "p95-ms")
+				b.ReportMetric(float64(matches)/float64(len(ds)), "total")
+				b.ReportMetric(float64(total), "cases")
+			})
+		}
+	}
+}
