@@ -351,7 +351,9 @@ func scoreEntryRow(e *tongban.ScoreEntry) []any {
 var identityTables = []string{"departments", "users", "api_keys", "cases", "events", "attachments", "pii_access", "alarms", "findings"}
 
 // FinishLoad sets every identity sequence past the largest loaded id, so
-// new rows get fresh IDs, and commits synchronously (see Load).
+// new rows get fresh IDs, builds the search index if Load dropped it,
+// refreshes the planner's statistics, and commits synchronously (see
+// Load).
 func (db *DB) FinishLoad(ctx context.Context) error {
 	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		for _, t := range identityTables {
@@ -360,7 +362,13 @@ func (db *DB) FinishLoad(ctx context.Context) error {
 				return err
 			}
 		}
-		return nil
+		if err := ensureSearchIndex(ctx, tx); err != nil {
+			return err
+		}
+		// Searches are planned by the statistics of search_tsv: without
+		// them, until autovacuum's first ANALYZE, plans are guesses.
+		_, err := tx.Exec(ctx, `ANALYZE`)
+		return err
 	})
 }
 

@@ -18,11 +18,14 @@ import (
 // if it began after the latest mark of its case, so every cached case was
 // read after the write before it was acknowledged, and no reader can be
 // handed an older version than one it has already seen. Another process
-// writing to the same file (a command-line tool on a live database) is
-// seen within caseCacheTTL.
+// changing cases in the same file would be seen within caseCacheTTL: no
+// tongban command does (imports only add cases, which are never cached
+// before they exist), but an operator's own script might.
 type caseCache struct {
 	mu sync.Mutex
 	m  map[int64]cachedCase
+	// codes maps tracking codes to case ids, which never change.
+	codes map[string]int64
 	// seq numbers the marks; floor is the oldest read start still allowed
 	// to fill the cache (raised when marks are evicted or all is cleared).
 	seq, floor uint64
@@ -36,8 +39,8 @@ type cachedCase struct {
 }
 
 const (
-	caseCacheSize = 50000
-	caseCacheTTL  = 2 * time.Second
+	caseCacheSize = 20000
+	caseCacheTTL  = 30 * time.Second
 )
 
 // get returns a private copy of a fresh cached case, or nil.
@@ -73,6 +76,17 @@ func (cc *caseCache) put(c *tongban.Case, start uint64, readAt time.Time) {
 	}
 	cc.makeRoom()
 	cc.m[c.ID] = cachedCase{c: cp, readAt: readAt, seq: start}
+	if cc.codes == nil || len(cc.codes) >= caseCacheSize {
+		cc.codes = make(map[string]int64)
+	}
+	cc.codes[c.TrackingCode] = c.ID
+}
+
+// id returns the case id of a tracking code read before, or 0.
+func (cc *caseCache) id(code string) int64 {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	return cc.codes[code]
 }
 
 // mark marks the cases a commit writes: pending before the commit, not
@@ -96,7 +110,7 @@ func (cc *caseCache) clear() {
 	defer cc.mu.Unlock()
 	cc.seq++
 	cc.floor = cc.seq
-	cc.m = nil
+	cc.m, cc.codes = nil, nil
 }
 
 // makeRoom drops a tenth of the entries when the cache is full, never a

@@ -235,11 +235,19 @@ func (db *DB) Case(ctx context.Context, id int64) (*tongban.Case, error) {
 
 // CaseByCode returns a case by its tracking code.
 func (db *DB) CaseByCode(ctx context.Context, code string) (*tongban.Case, error) {
+	if id := db.cases.id(code); id != 0 {
+		return db.Case(ctx, id)
+	}
+	start, readAt := db.cases.begin(), time.Now()
 	c, err := scanCase(db.queryRow(ctx, `SELECT `+caseCols+` FROM cases WHERE tracking_code=?`, code))
 	if err != nil {
 		return nil, notFound(err)
 	}
-	return c, db.loadAttachments(ctx, c)
+	if err := db.loadAttachments(ctx, c); err != nil {
+		return nil, err
+	}
+	db.cases.put(c, start, readAt)
+	return c, nil
 }
 
 func (db *DB) loadAttachments(ctx context.Context, c *tongban.Case) error {

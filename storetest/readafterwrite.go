@@ -28,7 +28,11 @@ func (s *suite) readAfterWrite(t *testing.T) {
 			defer wg.Done()
 			var last int64
 			for !stop.Load() {
-				got, err := st.Case(ctx, c.ID)
+				read := func() (*tongban.Case, error) { return st.Case(ctx, c.ID) }
+				if r%2 == 1 {
+					read = func() (*tongban.Case, error) { return st.CaseByCode(ctx, c.TrackingCode) }
+				}
+				got, err := read()
 				if err != nil {
 					errs <- err
 					return
@@ -59,6 +63,11 @@ func (s *suite) readAfterWrite(t *testing.T) {
 		must(t, err)
 		if got.Version != cur.Version || got.DraftReply != cur.DraftReply {
 			t.Fatalf("after write %d: read version %d draft %q, want %d %q", i, got.Version, got.DraftReply, cur.Version, cur.DraftReply)
+		}
+		byCode, err := st.CaseByCode(ctx, c.TrackingCode)
+		must(t, err)
+		if byCode.Version != cur.Version {
+			t.Fatalf("after write %d: read by code version %d, want %d", i, byCode.Version, cur.Version)
 		}
 		if i%10 == 0 {
 			next := time.Date(2030, 1, 1+i, 9, 0, 0, 0, time.UTC)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -28,6 +29,7 @@ type serveFlags struct {
 	trustProxy   bool
 	scanInterval time.Duration
 	supervision  string
+	pprof        string
 	text         textFlags
 }
 
@@ -41,6 +43,7 @@ func addServeFlags(fs *flag.FlagSet) *serveFlags {
 	}
 	fs.DurationVar(&f.scanInterval, "scan-interval", scan, "how often to raise the alarms that fell due; 0 disables the scanner (TONGBAN_SCAN_INTERVAL)")
 	fs.StringVar(&f.supervision, "supervision", os.Getenv("TONGBAN_SUPERVISION"), "JSON file of supervision settings over the defaults: alarm thresholds per category, flags, grading (TONGBAN_SUPERVISION; see docs/SUPERVISION.md)")
+	fs.StringVar(&f.pprof, "pprof", os.Getenv("TONGBAN_PPROF"), "serve Go profiles (/debug/pprof/) on this separate address, e.g. 127.0.0.1:6060; keep it off public networks (TONGBAN_PPROF)")
 	f.text.add(fs)
 	return f
 }
@@ -91,6 +94,11 @@ func serve(ctx context.Context, e *engine.Engine, svf *serveFlags, out io.Writer
 	if svf.scanInterval > 0 {
 		go e.NewScanner().Run(ctx, svf.scanInterval)
 	}
+	if svf.pprof != "" {
+		if err := servePprof(ctx, svf.pprof, log); err != nil {
+			return err
+		}
+	}
 	svf.text.start(ctx, e, log)
 	fmt.Fprintf(out, "tongban listening on http://%s\n", ln.Addr())
 	log.Info("listening", "addr", ln.Addr().String())
@@ -105,4 +113,27 @@ func serve(ctx context.Context, e *engine.Engine, svf *serveFlags, out io.Writer
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return hs.Shutdown(sctx)
+}
+
+// servePprof serves the runtime profiles on their own listener, so that
+// they are never reachable through the public address.
+func servePprof(ctx context.Context, addr string, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("pprof: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	go func() {
+		<-ctx.Done()
+		hs.Close()
+	}()
+	log.Info("profiles", "addr", ln.Addr().String())
+	return nil
 }
