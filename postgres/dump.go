@@ -197,7 +197,7 @@ func (s *snapshot) dumpScores(ctx context.Context, table, period string, dims *[
 		slices.Sort(ds)
 		*dims = append([]string{}, ds...)
 	}
-	cols := `SELECT dim, ` + period + `, key, ` + plainScoreCols + ` FROM ` + table + ` WHERE dim = $1`
+	cols := `SELECT dim, ` + period + `, key, ` + sumScoreCols + ` FROM ` + table + ` WHERE dim = $1`
 	var out []tongban.ScoreEntry
 	for _, dim := range *dims {
 		if len(out) >= limit {
@@ -213,7 +213,8 @@ func (s *snapshot) dumpScores(ctx context.Context, table, period string, dims *[
 				args = append(args, int64(after.Period), after.Key)
 			}
 		}
-		q += ` ORDER BY ` + period + `, key COLLATE "C" LIMIT ` + strconv.Itoa(limit-len(out))
+		// One row per counter, summed over its shards.
+		q += ` GROUP BY dim, ` + period + `, key ORDER BY ` + period + `, key COLLATE "C" LIMIT ` + strconv.Itoa(limit-len(out))
 		rows, err := s.tx.Query(ctx, q, args...)
 		page, err := collect(rows, err, func(r scanner) (tongban.ScoreEntry, error) {
 			var e tongban.ScoreEntry

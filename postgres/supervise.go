@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,9 +18,14 @@ func upsertScore(table, period string) string {
 	for i, c := range tongban.ScoreColumns {
 		sets[i] = c + "=" + table + "." + c + "+excluded." + c
 	}
-	return `INSERT INTO ` + table + ` (dim, key, ` + period + `, ` + strings.Join(tongban.ScoreColumns, ", ") + `) VALUES (` + placeholders(1, 3+len(tongban.ScoreColumns)) +
-		`) ON CONFLICT (dim, ` + period + `, key) DO UPDATE SET ` + strings.Join(sets, ", ")
+	return `INSERT INTO ` + table + ` (dim, key, ` + period + `, shard, ` + strings.Join(tongban.ScoreColumns, ", ") + `) VALUES (` + placeholders(1, 4+len(tongban.ScoreColumns)) +
+		`) ON CONFLICT (dim, ` + period + `, key, shard) DO UPDATE SET ` + strings.Join(sets, ", ")
 }
+
+// scoreShards is how many rows share one counter (migration 0006): a
+// transaction adds to one of them, chosen at random, so concurrent
+// transactions rarely wait for each other's row locks.
+const scoreShards = 8
 
 var (
 	upsertScoreSQL = upsertScore("score_days", "day")
@@ -40,12 +46,13 @@ func addScores(ctx context.Context, tx pgx.Tx, deltas []tongban.ScoreDelta) erro
 	}
 	deltas = slices.Clone(deltas)
 	sortScores(deltas)
+	shard := rand.IntN(scoreShards)
 	b := &pgx.Batch{}
 	for i := range deltas {
 		d := &deltas[i]
 		vals := d.ScoreCounts.Values()
-		b.Queue(upsertScoreSQL, append([]any{d.Dim, d.Key, d.Day}, vals...)...)
-		b.Queue(upsertMonthSQL, append([]any{d.Dim, d.Key, d.Day / 100}, vals...)...)
+		b.Queue(upsertScoreSQL, append([]any{d.Dim, d.Key, d.Day, shard}, vals...)...)
+		b.Queue(upsertMonthSQL, append([]any{d.Dim, d.Key, d.Day / 100, shard}, vals...)...)
 	}
 	return tx.SendBatch(ctx, b).Close()
 }

@@ -134,3 +134,43 @@ func (s *suite) concurrentCreateMixed(t *testing.T) {
 		t.Fatalf("department counter after concurrent creates: %+v, want received %d", rows, n-failed)
 	}
 }
+
+// scoresAddUp adds to one counter in many transactions, some at once: a
+// store may spread a counter over several rows, but every reader and the
+// dump must see one row holding the sum.
+func (s *suite) scoresAddUp(t *testing.T) {
+	st, ctx := s.open(t), t.Context()
+	const n = 40
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = st.AddScores(ctx, []tongban.ScoreDelta{
+				{Day: 20261127, Dim: tongban.ByDepartment, Key: "sum", ScoreCounts: tongban.ScoreCounts{Received: 1, Closed: int64(i % 2)}},
+			})
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		must(t, err)
+	}
+	rows, err := st.ScoreByDay(ctx, tongban.ByDepartment, "sum", 20261127, 20261127)
+	must(t, err)
+	if len(rows) != 1 || rows[0].Received != n || rows[0].Closed != n/2 {
+		t.Fatalf("ScoreByDay = %+v, want one row with received %d closed %d", rows, n, n/2)
+	}
+	snap := snap0(t, st)
+	for name, read := range map[string]func(after *tongban.ScoreKey, limit int) ([]tongban.ScoreEntry, error){
+		"days": func(after *tongban.ScoreKey, limit int) ([]tongban.ScoreEntry, error) {
+			return snap.DumpScoreDays(ctx, after, limit)
+		},
+		"months": func(after *tongban.ScoreKey, limit int) ([]tongban.ScoreEntry, error) {
+			return snap.DumpScoreMonths(ctx, after, limit)
+		},
+	} {
+		got := scorePageAll(t, 1, read)
+		if len(got) != 1 || got[0].Key != "sum" || got[0].Received != n || got[0].Closed != n/2 {
+			t.Fatalf("dump of score %s = %+v, want one row with received %d closed %d", name, got, n, n/2)
+		}
+	}
+}

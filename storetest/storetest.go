@@ -68,6 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) tongban.Store, opts ...Options) {
 		{"Backup", s.backup},
 		{"ConcurrentCreate", s.concurrentCreate},
 		{"ConcurrentCreateMixed", s.concurrentCreateMixed},
+		{"ScoresAddUp", s.scoresAddUp},
 		{"Ping", s.ping},
 		{"Supervision", s.supervision},
 		{"Transfer", s.transfer},
