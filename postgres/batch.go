@@ -12,8 +12,8 @@ import (
 )
 
 // createBatcher commits concurrent case creations together: one
-// transaction, one round trip for the new ids, one pipelined batch of
-// inserts, the scorecard deltas summed per counter row, one commit. With a
+// transaction, one round trip for the new ids, one pipelined batch of the
+// inserts and the scorecard deltas summed per counter row, one commit. With a
 // transaction per case, PostgreSQL's commit rate and the row locks on the
 // shared day and month counters (every new case adds to its department's
 // and category's rows) held creations well below what the server can do.
@@ -165,10 +165,10 @@ func (b *createBatcher) commit(batch []*createOp) error {
 				scores = append(scores, c.Derived.Scores...)
 			}
 		}
-		if err := tx.SendBatch(ctx, q).Close(); err != nil {
-			return err
-		}
-		return addScores(ctx, tx, sumScores(scores))
+		// The counters go last, in the same round trip, so their row
+		// locks are held as briefly as possible.
+		queueScores(q, sumScores(scores))
+		return tx.SendBatch(ctx, q).Close()
 	}()
 	if err != nil {
 		tx.Rollback(ctx)

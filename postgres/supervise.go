@@ -44,17 +44,23 @@ func addScores(ctx context.Context, tx pgx.Tx, deltas []tongban.ScoreDelta) erro
 	if len(deltas) == 0 {
 		return nil
 	}
+	b := &pgx.Batch{}
+	queueScores(b, deltas)
+	return tx.SendBatch(ctx, b).Close()
+}
+
+// queueScores queues the upserts of deltas' day and month rows, in the
+// order sortScores gives, on one shard chosen for the transaction.
+func queueScores(b *pgx.Batch, deltas []tongban.ScoreDelta) {
 	deltas = slices.Clone(deltas)
 	sortScores(deltas)
 	shard := rand.IntN(scoreShards)
-	b := &pgx.Batch{}
 	for i := range deltas {
 		d := &deltas[i]
 		vals := d.ScoreCounts.Values()
 		b.Queue(upsertScoreSQL, append([]any{d.Dim, d.Key, d.Day, shard}, vals...)...)
 		b.Queue(upsertMonthSQL, append([]any{d.Dim, d.Key, d.Day / 100, shard}, vals...)...)
 	}
-	return tx.SendBatch(ctx, b).Close()
 }
 
 // applyDerived writes what a case write entails, in its transaction. IDs
