@@ -30,7 +30,9 @@ var ErrNotEmpty = errors.New("the target store is not empty: load only into a ne
 type Result struct {
 	ExportedAt time.Time
 	Counts     Counts
-	// Indexed is how many loaded cases Load indexed for text search.
+	// Indexed is how many loaded cases Load indexed for text search
+	// once they were in (Store.RebuildText): none on PostgreSQL, whose
+	// Store.Load indexes the cases it inserts.
 	Indexed int
 }
 

@@ -295,9 +295,10 @@ func (db *DB) Events(ctx context.Context, caseID int64) ([]*tongban.Event, error
 
 // filter builds a WHERE clause with numbered parameters.
 type filter struct {
-	conds []string
-	args  []any
-	tsq   string // the placeholder of a full-text query, if any
+	conds   []string
+	args    []any
+	tsq     string // the placeholder of a full-text query, if any
+	tsqText string // and its value
 }
 
 // arg adds a parameter and returns its placeholder.
@@ -356,7 +357,7 @@ func where(f tongban.CaseFilter) *filter {
 	case code != "":
 		w.add("tracking_code=" + w.arg(code))
 	case tsq != "":
-		w.tsq = w.arg(tsq)
+		w.tsq, w.tsqText = w.arg(tsq), tsq
 		w.add("search_tsv @@ to_tsquery('simple', " + w.tsq + ")")
 	case strings.TrimSpace(f.Query) != "":
 		w.add("false") // a query without terms finds nothing
@@ -384,15 +385,15 @@ func (db *DB) ListCases(ctx context.Context, f tongban.CaseFilter) (*tongban.Cas
 	if limit <= 0 || limit > 500 {
 		limit = 50
 	}
+	if w.tsq != "" {
+		return db.searchCases(ctx, f, w, limit)
+	}
 	page := &tongban.CasePage{Cases: []*tongban.Case{}}
-	if err := db.pool.QueryRow(ctx, countSQL(w), w.args...).Scan(&page.Total); err != nil {
+	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM cases`+w.sql(), w.args...).Scan(&page.Total); err != nil {
 		return nil, err
 	}
 	cond := w.sql()
 	order := orderBy(f.Sort)
-	if w.tsq != "" && f.Sort == "" {
-		order = searchOrder(w.tsq, page.Total)
-	}
 	lim, off := w.arg(limit), w.arg(max(f.Offset, 0))
 	rows, err := db.pool.Query(ctx, `SELECT `+caseCols+` FROM cases`+cond+order+` LIMIT `+lim+` OFFSET `+off, w.args...)
 	cases, err := collect(rows, err, scanCase)
@@ -405,10 +406,14 @@ func (db *DB) ListCases(ctx context.Context, f tongban.CaseFilter) (*tongban.Cas
 	return page, nil
 }
 
-// CountCases counts cases matching f.
+// CountCases counts cases matching f; with a text query, at most
+// tongban.MaxSearchTotal.
 func (db *DB) CountCases(ctx context.Context, f tongban.CaseFilter) (int, error) {
 	w := where(f)
+	if w.tsq != "" {
+		return db.countSearch(ctx, w)
+	}
 	var n int
-	err := db.pool.QueryRow(ctx, countSQL(w), w.args...).Scan(&n)
+	err := db.pool.QueryRow(ctx, `SELECT count(*) FROM cases`+w.sql(), w.args...).Scan(&n)
 	return n, err
 }

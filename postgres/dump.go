@@ -231,9 +231,11 @@ func (s *snapshot) dumpScores(ctx context.Context, table, period string, dims *[
 	return out, nil
 }
 
-// Load copies the batch in with COPY, in one transaction. Its commit does
-// not wait for the WAL flush (synchronous_commit off): FinishLoad's commit
-// does, and makes every batch before it durable.
+// Load copies the batch in with COPY, in one transaction, cases with their
+// search_tsv and text_sig (loadCases): a loaded case is searchable as a
+// created one is. Its commit does not wait for the WAL flush
+// (synchronous_commit off): FinishLoad's commit does, and makes every
+// batch before it durable.
 func (db *DB) Load(ctx context.Context, b *tongban.LoadBatch) error {
 	if b.Len() == 0 {
 		return nil

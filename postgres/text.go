@@ -88,6 +88,11 @@ func ensureSearchIndex(ctx context.Context, tx pgx.Tx) error {
 	if err := tx.QueryRow(ctx, `SELECT to_regclass('cases_search') IS NULL`).Scan(&missing); err != nil || !missing {
 		return err
 	}
+	// Instances starting at once build it once (and not during a
+	// migration).
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrateLock); err != nil {
+		return err
+	}
 	// A GIN index builds faster the more of it fits in memory; never less
 	// than the server's setting.
 	if _, err := tx.Exec(ctx, `SELECT set_config('maintenance_work_mem', '256MB', true) WHERE pg_size_bytes(current_setting('maintenance_work_mem')) < pg_size_bytes('256MB')`); err != nil {
@@ -117,25 +122,6 @@ func updateTextSQL(first int) string {
 	}
 	changed := `text_sig IS NULL OR title <> ` + param("title") + ` OR body <> ` + param("body") + ` OR reply <> ` + param("reply") + ` OR address <> ` + param("address")
 	return `, search_tsv = CASE WHEN ` + changed + ` THEN ` + tsvExpr(first) + ` ELSE search_tsv END, text_sig = CASE WHEN ` + changed + ` THEN $` + strconv.Itoa(first+4) + ` ELSE text_sig END`
-}
-
-// countSQL counts the cases of a filter; a full-text search counts at
-// most tongban.MaxSearchTotal.
-func countSQL(w *filter) string {
-	if w.tsq == "" {
-		return `SELECT count(*) FROM cases` + w.sql()
-	}
-	return `SELECT count(*) FROM (SELECT 1 FROM cases` + w.sql() + ` LIMIT ` + strconv.Itoa(tongban.MaxSearchTotal) + `) m`
-}
-
-// searchOrder is the order of search results without an explicit sort:
-// by ts_rank_cd when fewer than tongban.MaxSearchTotal match, else newest
-// first.
-func searchOrder(tsq string, total int) string {
-	if total < tongban.MaxSearchTotal {
-		return ` ORDER BY ts_rank_cd(search_tsv, to_tsquery('simple', ` + tsq + `)) DESC, id DESC`
-	}
-	return ` ORDER BY id DESC`
 }
 
 // RebuildText indexes the cases without a signature, 500 per transaction,

@@ -21,8 +21,9 @@ import (
 // times and steps as the SQLite benchmark's (sqlite/text_search_bench_test.go)
 // — loaded through Store.Load in batches of 5,000, then FinishLoad and
 // RebuildText, as tongban load does. TONGBAN_BENCH_PG_DB names a database
-// on the test server (TONGBAN_TEST_PG) to keep it in: filled when missing
-// or empty, reused as it is otherwise. Without it the store is a fresh
+// on the test server (TONGBAN_TEST_PG) to keep it in: created and filled
+// when missing, reused when it holds the cases (drop it to change their
+// number), completed when a filling was interrupted. Without it the store is a fresh
 // database dropped at the end. A server that cannot be reached fails the
 // benchmark.
 func searchBenchDB(b *testing.B) *postgres.DB {

@@ -127,6 +127,10 @@ may be gzip-compressed; - reads standard input.`, out)
 		}
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	fmt.Fprintf(out, "loaded %s in %s (total %s): %s; %d cases indexed for text search\n", path, time.Since(loadStart).Round(time.Millisecond), time.Since(start).Round(time.Millisecond), res.Counts, res.Indexed)
+	indexed := "text search indexed while loading"
+	if res.Indexed > 0 {
+		indexed = fmt.Sprintf("%d cases indexed for text search", res.Indexed)
+	}
+	fmt.Fprintf(out, "loaded %s in %s (total %s): %s; %s\n", path, time.Since(loadStart).Round(time.Millisecond), time.Since(start).Round(time.Millisecond), res.Counts, indexed)
 	return nil
 }
