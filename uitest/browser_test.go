@@ -327,7 +327,8 @@ func TestBrowserRequestLifecycle(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`#act-dispatch button[type=submit]`)),
 			chromedp.WaitVisible(chromedp.CSS(".notice")))
 		contains(t, "step", en.text(disp, "#case-step"), "待签收")
-		en.run(disp, "reveal", chromedp.Click(chromedp.CSS("#reveal")), chromedp.WaitVisible(chromedp.CSS("#requester-phone")))
+		// The masked phone is on the page before the reveal too: wait for the revealed page.
+		en.run(disp, "reveal", chromedp.Click(chromedp.CSS("#reveal")), chromedp.WaitVisible(chromedp.CSS("#revealed")))
 		contains(t, "revealed phone", en.text(disp, "#requester-phone"), "13800005678")
 	})
 
