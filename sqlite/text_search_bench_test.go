@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/tongban/tongban"
 	"github.com/tongban/tongban/demo/corpus"
+	"github.com/tongban/tongban/storetest"
 )
 
 // The search benchmark's store: TONGBAN_BENCH_CASES requests (default
@@ -105,12 +105,6 @@ func fillSearchCorpus(ctx context.Context, db *DB, n int, shuffled bool) error {
 	return db.FinishLoad(ctx)
 }
 
-// Everyday queries: one word, and two words (both must occur).
-var (
-	benchOneWord = []string{"噪音", "油烟", "路灯", "垃圾", "停车", "漏水", "施工", "广场舞", "占道", "物业", "违建", "小区", "排水", "拖欠", "学校"}
-	benchTwoWord = []string{"噪音 夜间", "油烟 饭店", "路灯 不亮", "垃圾 清运", "停车 占道", "漏水 楼上", "施工 扰民", "物业 收费", "小区 电梯", "工资 拖欠"}
-)
-
 // BenchmarkSearch is ListCases with a full-text query and a page of 20,
 // as the workbench and GET /api/v1/cases?q= ask it: one- and two-word
 // queries, in relevance order (no sort) and with each explicit sort, and
@@ -123,51 +117,9 @@ func BenchmarkSearch(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctx := context.Background()
 	var total int
 	if err := db.read.QueryRow(`SELECT count(*) FROM cases`).Scan(&total); err != nil {
 		b.Fatal(err)
 	}
-	for _, words := range []struct {
-		name string
-		qs   []string
-	}{{"one", benchOneWord}, {"two", benchTwoWord}} {
-		for _, tc := range []struct {
-			name string
-			f    tongban.CaseFilter
-		}{
-			{"relevance", tongban.CaseFilter{}},
-			{"sort=-received", tongban.CaseFilter{Sort: "-received"}},
-			{"sort=received", tongban.CaseFilter{Sort: "received"}},
-			{"sort=deadline", tongban.CaseFilter{Sort: "deadline"}},
-			{"sort=-updated", tongban.CaseFilter{Sort: "-updated"}},
-			{"open,sort=-received", tongban.CaseFilter{Status: tongban.StatusOpen, Sort: "-received"}},
-			{"open,relevance", tongban.CaseFilter{Status: tongban.StatusOpen}},
-			{"sort=-received,page=50", tongban.CaseFilter{Sort: "-received", Offset: 980}},
-		} {
-			b.Run(fmt.Sprintf("%s/%s", words.name, tc.name), func(b *testing.B) {
-				ds := make([]time.Duration, 0, b.N)
-				matches := 0
-				for i := 0; b.Loop(); i++ {
-					f := tc.f
-					f.Query, f.Limit = words.qs[i%len(words.qs)], 20
-					t0 := time.Now()
-					p, err := db.ListCases(ctx, f)
-					if err != nil {
-						b.Fatal(err)
-					}
-					ds = append(ds, time.Since(t0))
-					matches += p.Total
-				}
-				slices.Sort(ds)
-				q := func(p float64) float64 {
-					return float64(ds[min(len(ds)-1, int(p*float64(len(ds))))].Microseconds()) / 1000
-				}
-				b.ReportMetric(q(0.5), "p50-ms")
-				b.ReportMetric(q(0.95), "p95-ms")
-				b.ReportMetric(float64(matches)/float64(len(ds)), "matches")
-				b.ReportMetric(float64(total), "cases")
-			})
-		}
-	}
+	storetest.BenchSearch(b, db, total)
 }
