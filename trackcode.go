@@ -48,12 +48,37 @@ func NewTrackingCode() string {
 
 // NormalizeTrackingCode upper-cases a code, drops spaces and dashes, maps
 // the look-alikes I/L→1 and O→0, and reports whether the check symbol holds.
+// It makes one pass and no garbage: it runs on every case page read.
 func NormalizeTrackingCode(s string) (string, bool) {
-	s = strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(strings.TrimSpace(s)))
-	s = strings.NewReplacer("I", "1", "L", "1", "O", "0").Replace(s)
-	if len(s) != trackRandLen+1 {
-		return s, false
+	s = strings.TrimSpace(s)
+	var b [trackRandLen + 1]byte
+	n := 0
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		switch {
+		case ch == '-' || ch == ' ':
+			continue
+		case ch >= 'a' && ch <= 'z':
+			ch -= 'a' - 'A'
+		case ch >= 0x80:
+			return s, false // not a code: a non-ASCII symbol
+		}
+		if n == len(b) {
+			return s, false // not a code: too long
+		}
+		switch ch {
+		case 'I', 'L':
+			ch = '1'
+		case 'O':
+			ch = '0'
+		}
+		b[n] = ch
+		n++
 	}
-	sum, ok := luhn32(s, 1)
-	return s, ok && sum == 0
+	code := string(b[:n])
+	if n != len(b) {
+		return code, false
+	}
+	sum, ok := luhn32(code, 1)
+	return code, ok && sum == 0
 }

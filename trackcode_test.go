@@ -35,6 +35,17 @@ func TestTrackingCodeCheckSymbol(t *testing.T) {
 	if _, ok := NormalizeTrackingCode("SHORT"); ok {
 		t.Fatal("short code accepted")
 	}
+	c := NewTrackingCode()
+	// Pasted from a phone: an ideographic space around it, look-alikes typed.
+	typed := "\u3000" + strings.NewReplacer("1", "l", "0", "o").Replace(c) + "\n"
+	if n, ok := NormalizeTrackingCode(typed); !ok || n != c {
+		t.Fatalf("normalised %q = %q, %v; want %q", typed, n, ok, c)
+	}
+	for _, bad := range []string{c + "0", strings.ToLower(c) + "x", "../../etc/passwd", c[:6] + "中" + c[6:], c[:11], ""} {
+		if n, ok := NormalizeTrackingCode(bad); ok {
+			t.Fatalf("%q accepted as %q", bad, n)
+		}
+	}
 }
 
 func TestMasking(t *testing.T) {

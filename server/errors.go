@@ -1,13 +1,17 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"database/sql/driver"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/tongban/tongban"
@@ -102,11 +106,33 @@ func wantsHTML(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "text/html") || r.Header.Get("Accept") == ""
 }
 
+// jsonBuffers recycles response buffers: a body is encoded whole before
+// the status is written, so an encoding failure still gets a proper error
+// and the response carries a Content-Length instead of chunks.
+var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledJSON keeps one large listing from pinning its buffer forever.
+const maxPooledJSON = 256 << 10
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
+	buf := jsonBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPooledJSON {
+			buf.Reset()
+			jsonBuffers.Put(buf)
+		}
+	}()
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(true) // complaint text is hostile: keep <, >, & escaped even in JSON
-	enc.Encode(v)
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	if err := enc.Encode(v); err != nil {
+		slog.Error("encode response", "err", err)
+		http.Error(w, `{"error":{"code":"internal","message":"内部错误 / internal error"}}`, http.StatusInternalServerError)
+		return
+	}
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
 }

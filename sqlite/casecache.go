@@ -24,6 +24,8 @@ import (
 type caseCache struct {
 	mu sync.Mutex
 	m  map[int64]cachedCase
+	// bytes estimates the memory the cached cases hold (caseBytes).
+	bytes int64
 	// codes maps tracking codes to case ids, which never change.
 	codes map[string]int64
 	// seq numbers the marks; floor is the oldest read start still allowed
@@ -36,12 +38,32 @@ type cachedCase struct {
 	seq     uint64        // the mark's number, or the read's start
 	pending bool          // a commit writing the case is under way
 	readAt  time.Time
+	size    int64 // caseBytes of c
 }
 
+// The cache is bounded by an estimate of the memory it holds rather than
+// by a count, since a case's size varies with its texts and history:
+// 64 MB holds about 50,000 typical requests. The entry bound caps the
+// maps for marks, which hold no case.
 const (
-	caseCacheSize = 20000
-	caseCacheTTL  = 30 * time.Second
+	caseCacheBytes   = 64 << 20
+	caseCacheEntries = 100000
+	caseCacheTTL     = 30 * time.Second
 )
+
+// caseBytes estimates the heap a decoded case holds: its strings and
+// attributes plus a fixed cost for the struct, times and slices.
+func caseBytes(c *tongban.Case) int64 {
+	n := 1024 + len(c.Title) + len(c.Body) + len(c.Address) + len(c.Reply) + len(c.DraftReply) + len(c.RatingComment) +
+		len(c.Requester.Name) + len(c.Requester.Phone) + len(c.Requester.Email) + len(c.LastHash) + 64*len(c.Co) + 160*len(c.Attachments)
+	for k, v := range c.Attrs {
+		n += 48 + len(k) + len(v)
+	}
+	if c.Supervision != nil {
+		n += 512
+	}
+	return int64(n)
+}
 
 // get returns a private copy of a fresh cached case, or nil.
 func (cc *caseCache) get(id int64) *tongban.Case {
@@ -74,9 +96,12 @@ func (cc *caseCache) put(c *tongban.Case, start uint64, readAt time.Time) {
 	if e, ok := cc.m[c.ID]; ok && (e.pending || e.seq > start) {
 		return
 	}
-	cc.makeRoom()
-	cc.m[c.ID] = cachedCase{c: cp, readAt: readAt, seq: start}
-	if cc.codes == nil || len(cc.codes) >= caseCacheSize {
+	size := caseBytes(cp)
+	cc.drop(c.ID)
+	cc.makeRoom(size)
+	cc.m[c.ID] = cachedCase{c: cp, readAt: readAt, seq: start, size: size}
+	cc.bytes += size
+	if cc.codes == nil || len(cc.codes) >= caseCacheEntries {
 		cc.codes = make(map[string]int64)
 	}
 	cc.codes[c.TrackingCode] = c.ID
@@ -99,7 +124,8 @@ func (cc *caseCache) mark(ids []int64, pending bool) {
 	defer cc.mu.Unlock()
 	cc.seq++
 	for _, id := range ids {
-		cc.makeRoom()
+		cc.drop(id)
+		cc.makeRoom(0)
 		cc.m[id] = cachedCase{seq: cc.seq, pending: pending}
 	}
 }
@@ -110,26 +136,35 @@ func (cc *caseCache) clear() {
 	defer cc.mu.Unlock()
 	cc.seq++
 	cc.floor = cc.seq
-	cc.m, cc.codes = nil, nil
+	cc.m, cc.codes, cc.bytes = nil, nil, 0
 }
 
-// makeRoom drops a tenth of the entries when the cache is full, never a
-// pending mark. Dropping marks raises the floor to the latest one, so no
-// read that began before them may fill the cache. Called with mu held.
-func (cc *caseCache) makeRoom() {
+// drop removes a case's entry. Called with mu held.
+func (cc *caseCache) drop(id int64) {
+	if e, ok := cc.m[id]; ok {
+		cc.bytes -= e.size
+		delete(cc.m, id)
+	}
+}
+
+// makeRoom makes room for an entry of size bytes: when the cache is
+// full it drops a tenth of it (entries and bytes), never a pending mark.
+// Dropping marks raises the floor to the latest one, so no read that began
+// before them may fill the cache. Called with mu held.
+func (cc *caseCache) makeRoom(size int64) {
 	if cc.m == nil {
 		cc.m = make(map[int64]cachedCase)
 	}
-	if len(cc.m) < caseCacheSize {
+	if len(cc.m) < caseCacheEntries && cc.bytes+size <= caseCacheBytes {
 		return
 	}
-	n := caseCacheSize / 10
+	n, limit := len(cc.m)/10, int64(caseCacheBytes-caseCacheBytes/10)
 	for id, e := range cc.m {
 		if e.pending {
 			continue
 		}
-		delete(cc.m, id)
-		if n--; n == 0 {
+		cc.drop(id)
+		if n--; n <= 0 && cc.bytes+size <= limit {
 			break
 		}
 	}

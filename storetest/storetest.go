@@ -703,6 +703,10 @@ func (s *suite) caseRoundTrip(t *testing.T) {
 		if got.Attachments[i].Data != nil {
 			t.Fatalf("Case loaded attachment data; it should carry metadata only")
 		}
+		if m := got.Attachments[i]; m.ID != a.ID || m.CaseID != c.ID || m.Name != a.Name || m.ContentType != a.ContentType ||
+			m.Size != a.Size || m.SHA256 != a.SHA256 || !m.CreatedAt.Equal(a.CreatedAt) {
+			t.Fatalf("Case's attachment %d = %+v, want %+v", i, m, a)
+		}
 		full, err := st.Attachment(ctx, a.ID)
 		must(t, err)
 		if !bytes.Equal(full.Data, a.Data) || full.Name != a.Name || full.ContentType != a.ContentType ||
