@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/tongban/tongban"
 )
 
@@ -122,8 +123,9 @@ func (b *createBatcher) run() {
 // commit writes a batch in one transaction and, once it has committed,
 // sets ids, versions and hashes on the cases and events as createOne does.
 // It returns errAlone when the batch was rolled back, and the error of
-// COMMIT itself when that failed: then the outcome is unknown and retrying
-// could create the cases twice, so the callers report the failure.
+// the connection when it failed with the batch in flight: then the outcome
+// is unknown and retrying could create the cases twice, so the callers
+// report the failure.
 func (b *createBatcher) commit(batch []*createOp) error {
 	ctx := context.Background()
 	n := len(batch)
@@ -131,12 +133,13 @@ func (b *createBatcher) commit(batch []*createOp) error {
 	evs := make([]tongban.Event, n)
 	evIDs := make([]int64, n)
 	attIDs := make([][]int64, n)
-	tx, err := b.db.pool.Begin(ctx)
+	conn, err := b.db.pool.Acquire(ctx)
 	if err != nil {
 		return errAlone
 	}
+	defer conn.Release()
 	err = func() error {
-		rows, err := tx.Query(ctx, `SELECT nextval(pg_get_serial_sequence('cases', 'id')) FROM generate_series(1, $1)`, n)
+		rows, err := conn.Query(ctx, `SELECT nextval(pg_get_serial_sequence('cases', 'id')) FROM generate_series(1, $1)`, n)
 		if err != nil {
 			return err
 		}
@@ -168,13 +171,21 @@ func (b *createBatcher) commit(batch []*createOp) error {
 		// The counters go last, in the same round trip, so their row
 		// locks are held as briefly as possible.
 		queueScores(q, sumScores(scores))
-		return tx.SendBatch(ctx, q).Close()
+		// The batch is its own transaction: the statements of one
+		// pipelined batch run in one implicit transaction that commits at
+		// its end, which saves the round trips of BEGIN and COMMIT.
+		return conn.SendBatch(ctx, q).Close()
 	}()
-	if err != nil {
-		tx.Rollback(ctx)
+	var pgErr *pgconn.PgError
+	switch {
+	case err == nil:
+	case ids == nil || errors.As(err, &pgErr):
+		// Nothing was sent, or the server refused a statement and rolled
+		// the whole batch back: each creation can safely run alone.
 		return errAlone
-	}
-	if err := tx.Commit(ctx); err != nil {
+	default:
+		// The connection failed while the batch was in flight: it may
+		// have committed, so a retry could create the cases twice.
 		return err
 	}
 	for i, op := range batch {

@@ -68,6 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) tongban.Store, opts ...Options) {
 		{"Backup", s.backup},
 		{"ConcurrentCreate", s.concurrentCreate},
 		{"ConcurrentCreateMixed", s.concurrentCreateMixed},
+		{"ConcurrentCreateSomeBad", s.concurrentCreateSomeBad},
 		{"ScoresAddUp", s.scoresAddUp},
 		{"Ping", s.ping},
 		{"Supervision", s.supervision},
@@ -1346,4 +1347,51 @@ func (s *suite) concurrentCreate(t *testing.T) {
 func (s *suite) ping(t *testing.T) {
 	st := s.open(t)
 	must(t, st.Ping(t.Context()))
+}
+
+// concurrentCreateSomeBad files creations concurrently of which some
+// reuse a tracking code: those fail with a conflict, every other one is
+// stored once (a store that commits creations together must not let one
+// bad creation sink or duplicate the others).
+func (s *suite) concurrentCreateSomeBad(t *testing.T) {
+	st, ctx := s.open(t), t.Context()
+	taken := newCase()
+	must(t, st.CreateCase(ctx, taken, firstEvent(taken)))
+	const n = 120
+	cases := make([]*tongban.Case, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		c := newCase()
+		c.Title = fmt.Sprintf("并发混入 %d", i)
+		c.Attachments = nil
+		if i%10 == 3 {
+			c.TrackingCode = taken.TrackingCode
+		}
+		cases[i] = c
+		wg.Go(func() { errs[i] = st.CreateCase(ctx, c, firstEvent(c)) })
+	}
+	wg.Wait()
+	for i, c := range cases {
+		if i%10 == 3 {
+			if tongban.ErrorCode(errs[i]) != tongban.EConflict {
+				t.Fatalf("creation %d reusing a tracking code: err %v, want a conflict", i, errs[i])
+			}
+			continue
+		}
+		if errs[i] != nil {
+			t.Fatalf("creation %d: %v", i, errs[i])
+		}
+		got, err := st.CaseByCode(ctx, c.TrackingCode)
+		if err != nil || got.ID != c.ID || got.Title != c.Title {
+			t.Fatalf("creation %d read back as %+v, %v", i, got, err)
+		}
+		if evs, err := st.Events(ctx, c.ID); err != nil || len(evs) != 1 || tongban.VerifyChain(evs) != 0 {
+			t.Fatalf("creation %d: events %v, %v", i, evs, err)
+		}
+	}
+	got, err := st.CaseByCode(ctx, taken.TrackingCode)
+	if err != nil || got.ID != taken.ID {
+		t.Fatalf("the first holder of the code reads back as %+v, %v", got, err)
+	}
 }
