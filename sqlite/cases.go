@@ -4,12 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tongban/tongban"
+	"github.com/tongban/tongban/internal/caserow"
 )
 
 const caseCols = `id, kind, workflow, tracking_code, type, channel, category, title, body, address, lat, long,
@@ -56,21 +56,18 @@ func caseArgs(c *tongban.Case) []any {
 		pending, c.ParentID, attrs, c.Version, c.LastHash, c.Supervises, nullMicros(c.NextAlarmAt), tongban.SupervisionText(c.Supervision)}
 }
 
-func scanCase(s interface{ Scan(...any) error }) (*tongban.Case, error) { return scanCaseWith(s) }
-
-// scanCaseWith scans a case row followed by the extra columns.
-func scanCaseWith(s interface{ Scan(...any) error }, extra ...any) (*tongban.Case, error) {
+func scanCase(s interface{ Scan(...any) error }) (*tongban.Case, error) {
 	var c tongban.Case
 	var lat, long sql.NullFloat64
 	var co, pending, attrs string
 	var received, updated, stepStarted, deadline int64
 	var stepDeadline, closed, replied, nextAlarm sql.NullInt64
 	var supervision string
-	err := s.Scan(append([]any{&c.ID, &c.Kind, &c.Workflow, &c.TrackingCode, &c.Type, &c.Channel, &c.Category, &c.Title, &c.Body, &c.Address, &lat, &long,
+	err := s.Scan(&c.ID, &c.Kind, &c.Workflow, &c.TrackingCode, &c.Type, &c.Channel, &c.Category, &c.Title, &c.Body, &c.Address, &lat, &long,
 		&c.Requester.Name, &c.Requester.Phone, &c.Requester.Email, &c.Confidential, &c.Lead, &co, &c.First, &c.Assignee, &c.Step, &c.Status,
 		&received, &updated, &stepStarted, &stepDeadline, &deadline, &closed,
 		&c.Reply, &replied, &c.DraftReply, &c.Rating, &c.RatingComment, &c.Returns, &c.Reopens, &c.Transfers, &c.ExtensionDays,
-		&pending, &c.ParentID, &attrs, &c.Version, &c.LastHash, &c.Supervises, &nextAlarm, &supervision}, extra...)...)
+		&pending, &c.ParentID, &attrs, &c.Version, &c.LastHash, &c.Supervises, &nextAlarm, &supervision)
 	if err != nil {
 		return nil, err
 	}
@@ -229,8 +226,7 @@ func (db *DB) Case(ctx context.Context, id int64) (*tongban.Case, error) {
 }
 
 // caseWithAttachments reads a case row and its attachments' metadata in
-// one statement: on a cache miss the second query cost as much again as
-// the first.
+// one statement (internal/caserow).
 const caseWithAttachments = `SELECT ` + caseCols + `, (SELECT json_group_array(json_object('i', a.id, 'n', a.name, 't', a.content_type,
 	's', a.size, 'h', a.sha256, 'c', a.created_at)) FROM (SELECT * FROM attachments WHERE case_id=cases.id ORDER BY id) a) FROM cases `
 
@@ -238,38 +234,15 @@ const caseWithAttachments = `SELECT ` + caseCols + `, (SELECT json_group_array(j
 func (db *DB) readCase(ctx context.Context, where string, arg any) (*tongban.Case, error) {
 	start, readAt := db.cases.begin(), time.Now()
 	var atts string
-	c, err := scanCaseWith(db.queryRow(ctx, caseWithAttachments+where, arg), &atts)
+	c, err := scanCase(caserow.WithExtra(db.queryRow(ctx, caseWithAttachments+where, arg), &atts))
 	if err != nil {
 		return nil, notFound(err)
 	}
-	if err := decodeAttachments(c, atts); err != nil {
+	if err := caserow.DecodeAttachments(c, atts); err != nil {
 		return nil, err
 	}
 	db.cases.put(c, start, readAt)
 	return c, nil
-}
-
-// decodeAttachments fills c.Attachments from caseWithAttachments' list.
-func decodeAttachments(c *tongban.Case, list string) error {
-	if list == "" || list == "[]" {
-		return nil
-	}
-	var rows []struct {
-		ID          int64  `json:"i"`
-		Name        string `json:"n"`
-		ContentType string `json:"t"`
-		Size        int64  `json:"s"`
-		SHA256      string `json:"h"`
-		Created     int64  `json:"c"`
-	}
-	if err := json.Unmarshal([]byte(list), &rows); err != nil {
-		return fmt.Errorf("attachments of case %d: %w", c.ID, err)
-	}
-	for _, r := range rows {
-		c.Attachments = append(c.Attachments, tongban.Attachment{ID: r.ID, CaseID: c.ID, Name: r.Name, ContentType: r.ContentType,
-			Size: r.Size, SHA256: r.SHA256, CreatedAt: fromMicros(r.Created)})
-	}
-	return nil
 }
 
 // CaseByCode returns a case by its tracking code.
