@@ -16,8 +16,10 @@ import (
 // TestSearchPlansAgree checks that a load indexes its cases (the search
 // index built at the end), and that every way a search can be answered —
 // walking the primary key or listing matches from the GIN index, a page
-// sliced from the walk, ranked among the matches, walked along its order
-// (found or given up) or left to the planner — gives the page and total
+// sliced from the walk, ranked among the matches, walked along its
+// order's index (found or given up; every sort has one since migration
+// 0008), listed from the GIN index and sorted, or left to the planner —
+// gives the page and total
 // of the plain query: ORDER BY the order, LIMIT, OFFSET. Estimates are
 // forced to take each way. The cases' times are out of id order and tie,
 // and words are common enough that more than tongban.MaxSearchTotal match.
@@ -92,9 +94,11 @@ func TestSearchPlansAgree(t *testing.T) {
 		t.Fatal(err)
 	}
 	ests := map[string]searchEstimate{
-		"walk":        {rows: n, text: n, all: n},     // walk for the total, pages walked in at most 2·(offset+limit) rows
-		"bitmap":      {rows: n, text: 1, all: 1},     // GIN, filters tested on its matches; pages walked far
-		"bitmap-plan": {rows: n, text: 1000, all: 10}, // GIN as the planner likes
+		"walk":        {rows: n, text: n, all: n},                // walk for the total, pages walked in at most 2·(offset+limit) rows
+		"bitmap":      {rows: n, text: 1, all: 1},                // GIN, filters tested on its matches; pages walked far
+		"bitmap-plan": {rows: n, text: 1000, all: 10},            // GIN as the planner likes
+		"walk-page":   {rows: n, text: n, all: n, force: "walk"}, // pages walked along their order's index, or else listed
+		"list-page":   {rows: n, text: 1, all: 1, force: "list"}, // pages listed from the GIN index and sorted
 	}
 	for _, q := range []string{"噪音", "油烟", "路灯", "噪音 停车", "广场舞", "噪", "噪音 路灯", "无此词"} {
 		for _, flt := range []tongban.CaseFilter{{}, {Status: tongban.StatusOpen}, {Category: "b"}, {From: base.Add(24 * time.Hour), To: base.Add(60 * 24 * time.Hour)}} {

@@ -3,7 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"slices"
+	"math"
 	"strings"
 
 	"github.com/tongban/tongban"
@@ -14,27 +14,27 @@ import (
 // costs — a common word matches tens of thousands of cases over a million,
 // about 4 µs each — while finding the matches in the FTS index is cheap
 // (well under 1 µs each). So when the matches are many, the sort is read
-// from an index of cases in that order instead, stopping after
+// from the index of cases in that order instead (sortIndex: cases_received;
+// cases_updated and cases_deadline, migration 0008), stopping after
 // offset+limit (k) hits. Three plans:
 //
-//   - window (received / -received, no other filter): the k·4·cases/matches
-//     newest (oldest) entries of cases_received, ordered by (received_at,
-//     id), are taken as a window; the matches among them are found with an
-//     FTS query restricted to the window's id range — narrow, since ids
-//     follow filing and filing follows receipt, but correct whatever the
-//     order — and sorted. A window with fewer than k matches (or all of
-//     them) is widened fourfold and the query repeated.
+//   - window: the first entries of the sort's index, about
+//     k·cases/matches times a margin, are taken as a window; the matches
+//     among them are found with an FTS query restricted to the window's
+//     id range — narrow, since ids follow filing, and receipt, updates
+//     and deadlines follow filing within weeks, but correct whatever the
+//     order — tested against the other filters, if any, and sorted. A
+//     window with fewer than k hits is widened fourfold and the query
+//     repeated. With other filters the number of matches passing them is
+//     not known: the window starts small, and past the width that should
+//     have held k hits the walk takes over.
 //   - walk: the matches are listed once ("id IN (SELECT rowid …)", which
-//     SQLite builds in memory with a Bloom filter) and an index is walked
-//     in sort order, each entry tested against the list before its row is
-//     read: cases_received (cases_category when a category is chosen) for
-//     received / -received; for deadline (open before closed, then
-//     deadline, then id) no index has that order, but cases_status_step
-//     holds each (status, step) group in deadline order, so the matches go
-//     into a temporary table once, each group is walked for its first k
-//     matches and the groups merged.
-//   - join: the matches are joined to cases and sorted — with few matches,
-//     and for -updated (no index) — reading ids only.
+//     SQLite builds in memory with a Bloom filter) and the sort's index is
+//     walked in order (cases_category, when a category is chosen, for
+//     received / -received), each entry tested against the list before its
+//     row is read.
+//   - join: the matches are joined to cases and sorted, reading ids only
+//     — with few matches.
 //
 // Either way the page's cases are then read by id. All plans give the same
 // pages (TestSearchSortedPlansAgree); the choice is by estimated cost.
@@ -51,8 +51,25 @@ const (
 	costList   = 0.5
 	costWalk   = 1.5
 	costWindow = 0.9
-	windowWide = 4 // a window holds about this many times k matches
 )
+
+// windowWide is the margin of a window: it should hold this many times k
+// hits, so that it rarely needs widening — more for a short page, where
+// the hits in a window vary more.
+func windowWide(k int) float64 { return 1.25 + 12/math.Sqrt(float64(k)) }
+
+// sortIndex is the index of cases in the order of sort, and the columns
+// of it the order names.
+func sortIndex(sort string) (index, cols string) {
+	switch sort {
+	case "received", "-received":
+		return "cases_received", "received_at"
+	case "-updated":
+		return "cases_updated", "updated_at"
+	default:
+		return "cases_deadline", "status, deadline"
+	}
+}
 
 // sortedPlan chooses how to page through the matches in sort order. total
 // is the count ListCases found: exact without other filters, else at most
@@ -68,27 +85,21 @@ func (db *DB) sortedPlan(ctx context.Context, f tongban.CaseFilter, filtered boo
 		if p == "narrow" {
 			p = "window" // starting with a window of one case
 		}
-		if p == "window" && (!received || filtered) {
-			p = "walk"
-		}
-		if p == "walk" && !received && f.Sort != "deadline" {
-			p = "join"
-		}
 		return p, n, nil
 	}
-	if !received && f.Sort != "deadline" {
-		return "join", n, nil
-	}
 	if filtered {
-		if total >= tongban.MaxSearchTotal {
-			return "walk", n, nil
+		switch {
+		case total < tongban.MaxSearchTotal:
+			return "join", n, nil
+		case received && f.Category != "":
+			return "walk", n, nil // the category's cases in order
 		}
-		return "join", n, nil
+		return "window", n, nil
 	}
 	m, kn := float64(total), float64(k)*float64(n)
-	join, walk, window := costJoin*m, costList*m+costWalk*kn/m, costWindow*windowWide*kn/m
+	join, walk, window := costJoin*m, costList*m+costWalk*kn/m, costWindow*windowWide(k)*kn/m
 	switch {
-	case received && window <= walk && window <= join:
+	case window <= walk && window <= join:
 		return "window", n, nil
 	case walk <= join:
 		return "walk", n, nil
@@ -111,21 +122,15 @@ func (db *DB) listSearchSorted(ctx context.Context, f tongban.CaseFilter, limit 
 		return err
 	}
 	var ids []int64
-	switch {
-	case plan == "window":
-		ids, err = db.windowReceived(ctx, f.Sort, match, page.Total, offset, limit, cases)
-	case plan == "walk" && f.Sort == "deadline":
-		ids, err = db.walkDeadline(ctx, f, match, conds, args, offset, limit)
-	case plan == "walk":
-		idx := "cases_received"
-		if f.Category != "" {
-			idx = "cases_category" // (category, received_at): the category's cases in order
+	switch plan {
+	case "window":
+		var ok bool
+		ids, ok, err = db.windowSorted(ctx, f.Sort, match, conds, args, page.Total, offset, limit, cases)
+		if err == nil && !ok {
+			ids, err = db.walkSorted(ctx, f, match, conds, args, offset, limit)
 		}
-		q := `SELECT id FROM cases INDEXED BY ` + idx + ` WHERE id IN (SELECT rowid FROM case_fts WHERE case_fts MATCH ?)`
-		if conds != "" {
-			q += ` AND ` + conds
-		}
-		ids, err = db.queryIDs(ctx, q+orderBy(f.Sort)+` LIMIT ? OFFSET ?`, append(append([]any{match}, args...), limit, offset)...)
+	case "walk":
+		ids, err = db.walkSorted(ctx, f, match, conds, args, offset, limit)
 	default:
 		ids, err = db.joinSorted(ctx, f.Sort, match, conds, args, offset, limit)
 	}
@@ -134,6 +139,20 @@ func (db *DB) listSearchSorted(ctx context.Context, f tongban.CaseFilter, limit 
 	}
 	page.Cases, err = db.casesByID(ctx, ids)
 	return err
+}
+
+// walkSorted walks the sort's index, testing each entry against the
+// matches listed in memory.
+func (db *DB) walkSorted(ctx context.Context, f tongban.CaseFilter, match, conds string, args []any, offset, limit int) ([]int64, error) {
+	idx, _ := sortIndex(f.Sort)
+	if f.Category != "" && (f.Sort == "received" || f.Sort == "-received") {
+		idx = "cases_category" // (category, received_at): the category's cases in order
+	}
+	q := `SELECT id FROM cases INDEXED BY ` + idx + ` WHERE id IN (SELECT rowid FROM case_fts WHERE case_fts MATCH ?)`
+	if conds != "" {
+		q += ` AND ` + conds
+	}
+	return db.queryIDs(ctx, q+orderBy(f.Sort)+` LIMIT ? OFFSET ?`, append(append([]any{match}, args...), limit, offset)...)
 }
 
 // joinSorted joins the matches to cases and sorts them.
@@ -145,29 +164,46 @@ func (db *DB) joinSorted(ctx context.Context, sort, match, conds string, args []
 	return db.queryIDs(ctx, q+orderBy(sort)+` LIMIT ? OFFSET ?`, append(append([]any{match}, args...), limit, offset)...)
 }
 
-// windowReceived pages through the matches of a search without other
-// filters by time received, through windows of cases_received (see above).
-func (db *DB) windowReceived(ctx context.Context, sort, match string, total, offset, limit int, cases int64) ([]int64, error) {
-	dir := " DESC"
-	if sort == "received" {
-		dir = ""
+// windowSorted pages through the matches in sort order through windows of
+// the sort's index (see above). ok is false when a filtered search's
+// window grew past the width that should have held the page: the walk is
+// left to find it.
+func (db *DB) windowSorted(ctx context.Context, sort, match, conds string, args []any, total, offset, limit int, cases int64) (ids []int64, ok bool, err error) {
+	idx, cols := sortIndex(sort)
+	order := orderBy(sort)
+	q := `WITH w AS MATERIALIZED (SELECT id, ` + cols + ` FROM cases INDEXED BY ` + idx + order + ` LIMIT ?)
+		SELECT id FROM w WHERE id IN (SELECT rowid FROM case_fts WHERE case_fts MATCH ? AND rowid BETWEEN (SELECT min(id) FROM w) AND (SELECT max(id) FROM w))`
+	if conds != "" {
+		// The filters' columns name the case's row (the innermost scope).
+		q += ` AND EXISTS (SELECT 1 FROM cases c WHERE c.id = w.id AND ` + conds + `)`
 	}
-	order := ` ORDER BY received_at` + dir + `, id` + dir
-	q := `WITH w AS MATERIALIZED (SELECT id, received_at FROM cases INDEXED BY cases_received` + order + ` LIMIT ?1)
-		SELECT id FROM w WHERE id IN (SELECT rowid FROM case_fts WHERE case_fts MATCH ?2 AND rowid BETWEEN (SELECT min(id) FROM w) AND (SELECT max(id) FROM w))` +
-		order + ` LIMIT ?3 OFFSET ?4`
+	q += order + ` LIMIT ? OFFSET ?`
 	k := offset + limit
-	want := min(limit, total-offset) // rows on this page when the window holds enough
-	width := max(256, int64(float64(windowWide)*float64(k)*float64(cases)/float64(total)))
+	// Rows on this page when the window holds enough: a filtered total is
+	// at least MaxSearchTotal, not the number passing the filters.
+	want := min(limit, total-offset)
+	var width, most int64
+	if conds == "" {
+		width = max(256, int64(windowWide(k)*float64(k)*float64(cases)/float64(total)))
+	} else {
+		want = limit
+		width = max(256, 16*int64(k))
+		// At least MaxSearchTotal pass every filter: spread evenly, this
+		// many entries would hold the page several times over.
+		most = max(width, int64(windowWide(k)*float64(k)*float64(cases)/tongban.MaxSearchTotal))
+	}
 	if ctx.Value(planKey{}) == "narrow" {
 		width = 1 // tests: widen from one case
 	}
 	for {
-		ids, err := db.queryIDs(ctx, q, width, match, limit, offset)
+		ids, err := db.queryIDs(ctx, q, append(append([]any{width, match}, args...), limit, offset)...)
 		if err != nil || len(ids) >= want || width >= cases {
-			return ids, err
+			return ids, true, err
 		}
-		width *= 4 // fewer than k matches among the window's cases: widen it
+		if most > 0 && width >= most {
+			return nil, false, nil
+		}
+		width *= 4 // fewer than k hits among the window's cases: widen it
 	}
 }
 
@@ -230,102 +266,4 @@ func (db *DB) casesByID(ctx context.Context, ids []int64) ([]*tongban.Case, erro
 		}
 	}
 	return out, nil
-}
-
-// maxSortGroups bounds the (status, step) groups merged for sort=deadline
-// (SQLite allows 500 terms in a compound SELECT); with more, the matches
-// are joined and sorted instead.
-const maxSortGroups = 200
-
-// walkDeadline pages through the matches in deadline order (open before
-// closed, then deadline, then id) group by group, see above.
-func (db *DB) walkDeadline(ctx context.Context, f tongban.CaseFilter, match, conds string, args []any, offset, limit int) ([]int64, error) {
-	conn, err := db.read.Conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	groups, err := statusSteps(ctx, conn, f)
-	if err != nil {
-		return nil, err
-	}
-	if len(groups) == 0 {
-		return nil, nil
-	}
-	if len(groups) > maxSortGroups {
-		return db.joinSorted(ctx, f.Sort, match, conds, args, offset, limit)
-	}
-	if _, err := conn.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS search_hits (id INTEGER PRIMARY KEY)`); err != nil {
-		return nil, err
-	}
-	if _, err := conn.ExecContext(ctx, `DELETE FROM temp.search_hits`); err != nil {
-		return nil, err
-	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), `DELETE FROM temp.search_hits`) // emptied again before the next use anyway
-	if _, err := conn.ExecContext(ctx, `INSERT INTO temp.search_hits SELECT rowid FROM case_fts WHERE case_fts MATCH ?`, match); err != nil {
-		return nil, err
-	}
-	// "id IN temp.search_hits" is a lookup in the table's rowid b-tree.
-	arm := `SELECT * FROM (SELECT id, status, deadline FROM cases INDEXED BY cases_status_step WHERE status = ? AND step = ? AND id IN temp.search_hits`
-	if conds != "" {
-		arm += ` AND ` + conds
-	}
-	arm += ` ORDER BY deadline, id LIMIT ?)`
-	arms := make([]string, len(groups))
-	var qargs []any
-	for i, g := range groups {
-		arms[i] = arm
-		qargs = append(append(append(qargs, g[0], g[1]), args...), offset+limit)
-	}
-	q := `SELECT id FROM (` + strings.Join(arms, ` UNION ALL `) + `) ORDER BY status DESC, deadline, id LIMIT ? OFFSET ?`
-	rows, err := conn.QueryContext(ctx, q, append(qargs, limit, offset)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
-}
-
-// statusSteps lists the (status, step) pairs of cases that f allows, by
-// skipping through cases_status_step: one seek per pair, not a scan.
-func statusSteps(ctx context.Context, conn *sql.Conn, f tongban.CaseFilter) ([][2]string, error) {
-	var out [][2]string
-	next := func(q string, args ...any) (string, bool, error) {
-		var v string
-		err := conn.QueryRowContext(ctx, q, args...).Scan(&v)
-		if err == sql.ErrNoRows {
-			return "", false, nil
-		}
-		return v, err == nil, err
-	}
-	status := ""
-	for {
-		var ok bool
-		var err error
-		if status, ok, err = next(`SELECT status FROM cases WHERE status > ? ORDER BY status LIMIT 1`, status); !ok {
-			return out, err
-		}
-		if f.Status != "" && status != f.Status {
-			continue
-		}
-		step := ""
-		for {
-			if step, ok, err = next(`SELECT step FROM cases WHERE status = ? AND step > ? ORDER BY step LIMIT 1`, status, step); err != nil {
-				return nil, err
-			} else if !ok {
-				break
-			}
-			if len(f.Steps) == 0 || slices.Contains(f.Steps, step) {
-				out = append(out, [2]string{status, step})
-			}
-		}
-	}
 }

@@ -11,9 +11,11 @@ import (
 )
 
 // A search with an explicit sort gives the same pages whether it reads
-// windows of an index in sort order, walks it, or joins and sorts every
-// match, for every sort, with and without filters, on every page — over
-// cases whose times are not in id order and whose deadlines tie.
+// windows of the sort's index (with filters too, handing over to the walk
+// when a window grows too wide without holding the page), walks it, or
+// joins and sorts every match, for every sort, with and without filters,
+// on every page — over cases whose times are not in id order and whose
+// deadlines tie.
 func TestSearchSortedPlansAgree(t *testing.T) {
 	t.Parallel()
 	db, err := Open(filepath.Join(t.TempDir(), "t.db"))
