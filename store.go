@@ -59,7 +59,10 @@ type Transfer interface {
 	// attachments, PII access, alarms, findings, score days, score
 	// months, in that order. Case.Attachments is ignored: attachments
 	// come in b.Attachments. Score rows are inserted as they are, not
-	// added to (the store must not hold them yet).
+	// added to (the store must not hold them yet). Batches may be loaded
+	// on two goroutines at once only after the first batch of cases has
+	// been loaded alone (PostgreSQL drops its search index with that
+	// batch); dump.Load does so.
 	Load(ctx context.Context, b *LoadBatch) error
 	// FinishLoad makes IDs assigned after a load follow the loaded ones
 	// (PostgreSQL: setval of every identity sequence to max(id), alarms

@@ -67,9 +67,8 @@
 // latest.
 //
 // Derived text-search data (the full-text index and cases.text_sig,
-// migration 0004) is not dumped: the target store rebuilds it —
-// PostgreSQL as it loads the cases, SQLite when Load calls
-// Store.RebuildText once the records are in.
+// migration 0004) is not dumped: the target store rebuilds it as it
+// loads the cases.
 //
 // Version 1 files (without the supervision records) and version 2 files
 // (without matters) are still read; a file holding a record type of a

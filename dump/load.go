@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/tongban/tongban"
@@ -31,8 +33,8 @@ type Result struct {
 	ExportedAt time.Time
 	Counts     Counts
 	// Indexed is how many loaded cases Load indexed for text search
-	// once they were in (Store.RebuildText): none on PostgreSQL, whose
-	// Store.Load indexes the cases it inserts.
+	// once they were in (Store.RebuildText): none, since both stores'
+	// Store.Load index the cases they insert.
 	Indexed int
 }
 
@@ -77,7 +79,8 @@ func Verify(ctx context.Context, r io.Reader) (*Result, error) {
 // counts and checksum — writing batches meanwhile; on an error after the
 // first batch was written the returned *Error has Partial set. Verify the
 // file first to fail before writing anything. Once all is written it
-// rebuilds the derived text-search data (Store.RebuildText).
+// indexes for text search any case the store's Load left unindexed
+// (Store.RebuildText; none on either store).
 func Load(ctx context.Context, st tongban.Store, r io.Reader) (*Result, error) {
 	empty, err := st.IsEmpty(ctx)
 	if err != nil {
@@ -88,23 +91,12 @@ func Load(ctx context.Context, st tongban.Store, r io.Reader) (*Result, error) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// Parsing and checking run here, writing in a second goroutine, so the
-	// two overlap.
+	// Parsing and checking run here, writing in other goroutines
+	// (writeBatches), so the two overlap.
 	batches := make(chan *tongban.LoadBatch, 2)
 	written := make(chan error, 1)
 	wrote := false
-	go func() {
-		var werr error
-		for b := range batches {
-			if werr != nil {
-				continue // drain
-			}
-			if werr = st.Load(ctx, b); werr != nil {
-				cancel()
-			}
-		}
-		written <- werr
-	}()
+	go func() { written <- writeBatches(ctx, st, batches, cancel) }()
 	res, rerr := read(ctx, r, func(b *tongban.LoadBatch) error {
 		wrote = true
 		select {
@@ -136,9 +128,10 @@ func Load(ctx context.Context, st tongban.Store, r io.Reader) (*Result, error) {
 	if err := st.FinishLoad(ctx); err != nil {
 		return nil, &Error{Msg: "finishing the load", Err: err, Partial: true}
 	}
-	// The text-search index and signatures are derived, not dumped: build
-	// them now, so that the loaded store searches (and finds duplicates)
-	// as the source did. Everything is loaded by then; should this fail,
+	// The text-search index and signatures are derived, not dumped: the
+	// stores build them as they load cases; whatever is left is built
+	// now, so that the loaded store searches (and finds duplicates) as the
+	// source did. Everything is loaded by then; should this fail,
 	// RebuildText (run again by tongban serve at start) finishes it.
 	n, err := st.RebuildText(ctx)
 	if err != nil {
@@ -146,6 +139,69 @@ func Load(ctx context.Context, st tongban.Store, r io.Reader) (*Result, error) {
 	}
 	res.Indexed = n
 	return res, nil
+}
+
+// writers is how many batches writeBatches writes at once.
+const writers = 2
+
+// writeBatches hands the batches to st.Load in order, up to writers at
+// once (each a transaction of its own, on a connection of its own on
+// PostgreSQL), so that the store writes one batch while it prepares the
+// next. Only batches holding records of the same types overlap, and only
+// once one of them is written: records refer to records of other types
+// (an event to its case, a user to its department), never of their own,
+// so a batch waits for every batch before it whenever the types change.
+// After an error it cancels, drains the batches and returns the first.
+func writeBatches(ctx context.Context, st tongban.Store, batches <-chan *tongban.LoadBatch, cancel func()) error {
+	var (
+		mu      sync.Mutex
+		first   error
+		written = map[uint16]bool{} // type sets of which a batch is written
+		wg      sync.WaitGroup
+		slots   = make(chan struct{}, writers)
+		last    uint16
+	)
+	for b := range batches {
+		set := typeSet(b)
+		mu.Lock()
+		failed, seen := first != nil, written[set]
+		mu.Unlock()
+		if failed {
+			continue // drain
+		}
+		if set != last || !seen {
+			wg.Wait()
+		}
+		last = set
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			err := st.Load(ctx, b)
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil {
+				written[set] = true
+			} else if first == nil {
+				first = err
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}
+
+// typeSet has a bit set for each kind of record b holds.
+func typeSet(b *tongban.LoadBatch) uint16 {
+	var s uint16
+	for i, n := range []int{len(b.Departments), len(b.Users), len(b.Categories), len(b.Matters), len(b.CalendarOverrides), len(b.APIKeys),
+		len(b.Cases), len(b.Events), len(b.Attachments), len(b.PIIAccess), len(b.Alarms), len(b.Findings), len(b.ScoreDays), len(b.ScoreMonths)} {
+		if n > 0 {
+			s |= 1 << i
+		}
+	}
+	return s
 }
 
 // chain is what is known of one case's event chain while reading.
@@ -275,61 +331,143 @@ func read(ctx context.Context, in io.Reader, sink func(*tongban.LoadBatch) error
 	}
 	r.version = h.Version
 	sum := sha256.New()
+	// Lines are read and checked in order here; in between, each chunk of
+	// them is decoded (JSON, event and attachment hashes) on every core.
+	var c chunk
 	for {
-		if r.line%4096 == 0 && ctx.Err() != nil {
+		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		line, err := r.next()
-		if err == io.EOF {
-			return nil, r.fail(0, "no end line: the file is truncated")
+		end, stop := c.fill(r)
+		c.decode()
+		for i := range c.n {
+			r.line = c.lineNo[i]
+			sum.Write(c.line(i))
+			if err := r.apply(c.typ[i], &c.dec[i]); err != nil {
+				return nil, err
+			}
+			if r.batch.Len() >= batchRows || r.bytes >= batchBytes {
+				if err := r.flush(); err != nil {
+					return nil, err
+				}
+			}
 		}
+		if stop != nil {
+			r.line = c.stopLine
+			if stop == io.EOF {
+				return nil, r.fail(0, "no end line: the file is truncated")
+			}
+			return nil, stop
+		}
+		if end == nil {
+			continue
+		}
+		r.line = c.stopLine
+		var e endRec
+		if err := json.Unmarshal(end, &e); err != nil {
+			return nil, r.fail(0, "bad end line: %v", err)
+		}
+		if got := hex.EncodeToString(sum.Sum(nil)); got != e.SHA256 {
+			return nil, r.fail(0, "checksum mismatch: the file was altered or damaged (sha256 %s, end line says %s)", got, e.SHA256)
+		}
+		for _, t := range Types {
+			if e.Counts[t] != r.counts[t] {
+				return nil, r.fail(0, "the end line counts %d %s records, the file holds %d", e.Counts[t], t, r.counts[t])
+			}
+		}
+		if err := r.endChains(); err != nil {
+			return nil, err
+		}
+		if err := r.endMonths(); err != nil {
+			return nil, err
+		}
+		if _, err := r.next(); err != io.EOF {
+			if err == nil {
+				return nil, r.fail(0, "data after the end line")
+			}
+			return nil, err
+		}
+		if err := r.flush(); err != nil {
+			return nil, err
+		}
+		return &Result{ExportedAt: h.ExportedAt.Time, Counts: r.counts}, nil
+	}
+}
+
+// chunk is a run of record lines read ahead, with each one's type and,
+// once decoded, its record.
+type chunk struct {
+	buf    []byte
+	ends   []int // line i is buf[ends[i-1]:ends[i]]
+	typ    []string
+	lineNo []int64
+	dec    []decoded
+	n      int
+	// stopLine is the line of the end record or of the error that ended
+	// the chunk.
+	stopLine int64
+}
+
+// Chunk limits: lines, and bytes (attachments are large).
+const (
+	chunkLines = 512
+	chunkBytes = 8 << 20
+)
+
+func (c *chunk) line(i int) []byte {
+	start := 0
+	if i > 0 {
+		start = c.ends[i-1]
+	}
+	return c.buf[start:c.ends[i]]
+}
+
+// fill reads the next lines up to the chunk's limits, the end line
+// (returned, not kept) or an error (stop, io.EOF at the end of the file).
+func (c *chunk) fill(r *reader) (end []byte, stop error) {
+	c.buf, c.ends, c.typ, c.lineNo, c.n = c.buf[:0], c.ends[:0], c.typ[:0], c.lineNo[:0], 0
+	for c.n < chunkLines && len(c.buf) < chunkBytes {
+		line, err := r.next()
 		if err != nil {
+			c.stopLine = r.line
 			return nil, err
 		}
 		typ, err := recordType(line)
 		if err != nil {
+			c.stopLine = r.line
 			return nil, r.fail(0, "not a JSON object: %v", err)
 		}
 		if typ == typeEnd {
-			var end endRec
-			if err := json.Unmarshal(line, &end); err != nil {
-				return nil, r.fail(0, "bad end line: %v", err)
-			}
-			if got := hex.EncodeToString(sum.Sum(nil)); got != end.SHA256 {
-				return nil, r.fail(0, "checksum mismatch: the file was altered or damaged (sha256 %s, end line says %s)", got, end.SHA256)
-			}
-			for _, t := range Types {
-				if end.Counts[t] != r.counts[t] {
-					return nil, r.fail(0, "the end line counts %d %s records, the file holds %d", end.Counts[t], t, r.counts[t])
-				}
-			}
-			if err := r.endChains(); err != nil {
-				return nil, err
-			}
-			if err := r.endMonths(); err != nil {
-				return nil, err
-			}
-			if _, err := r.next(); err != io.EOF {
-				if err == nil {
-					return nil, r.fail(0, "data after the end line")
-				}
-				return nil, err
-			}
-			if err := r.flush(); err != nil {
-				return nil, err
-			}
-			return &Result{ExportedAt: h.ExportedAt.Time, Counts: r.counts}, nil
+			c.stopLine = r.line
+			return line, nil
 		}
-		sum.Write(line)
-		if err := r.record(typ, line); err != nil {
-			return nil, err
-		}
-		if r.batch.Len() >= batchRows || r.bytes >= batchBytes {
-			if err := r.flush(); err != nil {
-				return nil, err
-			}
-		}
+		c.buf = append(c.buf, line...)
+		c.ends = append(c.ends, len(c.buf))
+		c.typ = append(c.typ, typ)
+		c.lineNo = append(c.lineNo, r.line)
+		c.n++
 	}
+	return nil, nil
+}
+
+// decode decodes the chunk's lines, on every core.
+func (c *chunk) decode() {
+	if cap(c.dec) < c.n {
+		c.dec = make([]decoded, c.n)
+	}
+	c.dec = c.dec[:c.n]
+	workers := min(runtime.GOMAXPROCS(0), 1+c.n/64)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < c.n; i += workers {
+				c.dec[i] = decodeRecord(c.typ[i], c.line(i))
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 func (r *reader) flush() error {
@@ -504,32 +642,92 @@ func strict(line []byte, v any) error {
 	return json.Unmarshal(line, v)
 }
 
-func (r *reader) record(typ string, line []byte) error {
-	b := r.batch
+// decoded is one record line decoded: its record, or the error of
+// decoding it; for an event its computed hash, for an attachment whether
+// its data matches its sha256.
+type decoded struct {
+	v      any
+	err    error
+	hash   string
+	sha256 bool
+}
+
+// decodeRecord decodes one line of type typ. It depends on nothing read
+// before, so lines are decoded in parallel (chunk.decode).
+func decodeRecord(typ string, line []byte) decoded {
+	var v any
 	switch typ {
 	case TypeDepartment:
-		var v deptRec
-		if err := strict(line, &v); err != nil {
-			return r.fail(0, "bad department: %v", err)
-		}
+		v = new(deptRec)
+	case TypeUser:
+		v = new(userRec)
+	case TypeCategory:
+		v = new(categoryRec)
+	case TypeMatter:
+		v = new(matterRec)
+	case TypeCalendarOverride:
+		v = new(calendarRec)
+	case TypeAPIKey:
+		v = new(apiKeyRec)
+	case TypeCase:
+		v = new(caseRec)
+	case TypeEvent:
+		v = new(eventRec)
+	case TypeAttachment:
+		v = new(attachmentRec)
+	case TypePIIAccess:
+		v = new(piiRec)
+	case TypeAlarm:
+		v = new(alarmRec)
+	case TypeFinding:
+		v = new(findingRec)
+	case TypeScoreDay:
+		v = new(scoreDayRec)
+	case TypeScoreMonth:
+		v = new(scoreMonthRec)
+	default:
+		return decoded{}
+	}
+	if err := strict(line, v); err != nil {
+		return decoded{err: err}
+	}
+	d := decoded{v: v}
+	switch v := v.(type) {
+	case *eventRec:
+		ev := v.domain()
+		d.v, d.hash = ev, ev.ComputeHash()
+	case *attachmentRec:
+		sum := sha256.Sum256(v.Data)
+		d.sha256 = hex.EncodeToString(sum[:]) == v.SHA256
+	}
+	return d
+}
+
+// badRecord names each type in the message about a line that does not
+// decode.
+var badRecord = map[string]string{TypeDepartment: "department", TypeUser: "user", TypeCategory: "category", TypeMatter: "matter",
+	TypeCalendarOverride: "calendar override", TypeAPIKey: "API key", TypeCase: "case", TypeEvent: "event", TypeAttachment: "attachment",
+	TypePIIAccess: "PII access record", TypeAlarm: "alarm", TypeFinding: "finding", TypeScoreDay: "score_day", TypeScoreMonth: "score_month"}
+
+// apply checks a decoded record against those before it and adds it to
+// the batch.
+func (r *reader) apply(typ string, d *decoded) error {
+	if d.err != nil {
+		return r.fail(0, "bad %s: %v", badRecord[typ], d.err)
+	}
+	b := r.batch
+	switch v := d.v.(type) {
+	case *deptRec:
 		if err := r.order(typ, v.ID, ""); err != nil {
 			return err
 		}
 		b.Departments = append(b.Departments, v.domain())
-	case TypeUser:
-		var v userRec
-		if err := strict(line, &v); err != nil {
-			return r.fail(0, "bad user: %v", err)
-		}
+	case *userRec:
 		if err := r.order(typ, v.ID, ""); err != nil {
 			return err
 		}
 		b.Users = append(b.Users, v.domain())
-	case TypeCategory:
-		var v categoryRec
-		if err := strict(line, &v); err != nil {
-			return r.fail(0, "bad category: %v", err)
-		}
+	case *categoryRec:
 		if v.Code == "" {
 			return r.fail(0, "category without a code")
 		}
@@ -537,24 +735,16 @@ func (r *reader) record(typ string, line []byte) error {
 			return err
 		}
 		b.Categories = append(b.Categories, v.domain())
-	case TypeMatter:
-		var v matterRec
-		if err := strict(line, &v); err != nil {
-			return r.fail(0, "bad matter: %v", err)
-		}
+	case *matterRec:
 		if err := r.orderMatter(tongban.MatterKey{Code: v.Code, Version: v.Version}); err != nil {
 			return err
 		}
-		if err := r.checkDefinition(&v); err != nil {
+		if err := r.checkDefinition(v); err != nil {
 			return err
 		}
 		b.Matters = append(b.Matters, v.domain())
 		r.bytes += len(v.Definition)
-	case TypeCalendarOverride:
-		var v calendarRec
-		if err := strict(line, &v); err != nil {
-			return r.fail(0, "bad calendar override: %v", err)
-		}
+	case *calendarRec:
 		if v.Date == "" {
 			return r.fail(0, "calendar override without a date")
 		}
@@ -562,20 +752,12 @@ func (r *reader) record(typ string, line []byte) error {
 			return err
 		}
 		b.CalendarOverrides = append(b.CalendarOverrides, tongban.CalendarOverride{Date: v.Date, Off: v.Off, Name: v.Name})
-	case TypeAPIKey:
-		var v apiKeyRec
-		if err := strict(line, &v); err != nil {
-			return r.fail(0, "bad API key: %v", err)
-		}
+	case *apiKeyRec:
 		if err := r.order(typ, v.ID, ""); err != nil {
 			return err
 		}
 		b.APIKeys = append(b.APIKeys, v.domain())
-	case TypeCase:
-		var v caseRec
-		if err := strict(line, &v); err != nil {
-			return r.fail(0, "bad case: %v", err)
-		}
+	case *caseRec:
 		if err := r.order(typ, v.ID, ""); err != nil {
 			return err
 		}
@@ -585,24 +767,15 @@ func (r *reader) record(typ string, line []byte) error {
 		}
 		r.addChain(v.ID, chain{version: v.Version, want: want})
 		b.Cases = append(b.Cases, v.domain())
-	case TypeEvent:
-		var v eventRec
-		if err := strict(line, &v); err != nil {
-			return r.fail(0, "bad event: %v", err)
-		}
+	case *tongban.Event:
 		if err := r.order(typ, v.ID, ""); err != nil {
 			return err
 		}
-		ev := v.domain()
-		if err := r.checkEvent(ev); err != nil {
+		if err := r.checkEvent(v, d.hash); err != nil {
 			return err
 		}
-		b.Events = append(b.Events, ev)
-	case TypeAttachment:
-		var v attachmentRec
-		if err := strict(line, &v); err != nil {
-			return r.fail(0, "bad attachment: %v", err)
-		}
+		b.Events = append(b.Events, v)
+	case *attachmentRec:
 		if err := r.order(typ, v.ID, ""); err != nil {
 			return err
 		}
@@ -612,25 +785,17 @@ func (r *reader) record(typ string, line []byte) error {
 		if int64(len(v.Data)) != v.Size {
 			return r.fail(v.CaseID, "attachment %d holds %d bytes, its size says %d", v.ID, len(v.Data), v.Size)
 		}
-		if s := sha256.Sum256(v.Data); hex.EncodeToString(s[:]) != v.SHA256 {
+		if !d.sha256 {
 			return r.fail(v.CaseID, "attachment %d: its data does not match its sha256", v.ID)
 		}
 		b.Attachments = append(b.Attachments, v.domain())
 		r.bytes += len(v.Data)
-	case TypePIIAccess:
-		var v piiRec
-		if err := strict(line, &v); err != nil {
-			return r.fail(0, "bad PII access record: %v", err)
-		}
+	case *piiRec:
 		if err := r.order(typ, v.ID, ""); err != nil {
 			return err
 		}
 		b.PIIAccess = append(b.PIIAccess, v.domain())
-	case TypeAlarm:
-		var v alarmRec
-		if err := strict(line, &v); err != nil {
-			return r.fail(0, "bad alarm: %v", err)
-		}
+	case *alarmRec:
 		if err := r.order(typ, v.ID, ""); err != nil {
 			return err
 		}
@@ -638,11 +803,7 @@ func (r *reader) record(typ string, line []byte) error {
 			return r.fail(v.CaseID, "alarm %d belongs to a case not in the dump", v.ID)
 		}
 		b.Alarms = append(b.Alarms, v.domain())
-	case TypeFinding:
-		var v findingRec
-		if err := strict(line, &v); err != nil {
-			return r.fail(0, "bad finding: %v", err)
-		}
+	case *findingRec:
 		if err := r.order(typ, v.ID, ""); err != nil {
 			return err
 		}
@@ -650,22 +811,14 @@ func (r *reader) record(typ string, line []byte) error {
 			return r.fail(v.CaseID, "finding %d belongs to a case not in the dump", v.ID)
 		}
 		b.Findings = append(b.Findings, v.domain())
-	case TypeScoreDay:
-		var v scoreDayRec
-		if err := strict(line, &v); err != nil {
-			return r.fail(0, "bad score_day: %v", err)
-		}
+	case *scoreDayRec:
 		e := tongban.ScoreEntry{ScoreKey: tongban.ScoreKey{Dim: v.Dim, Period: v.Day, Key: v.Key}, ScoreCounts: v.domain()}
 		if err := r.orderScore(typ, e.ScoreKey); err != nil {
 			return err
 		}
 		r.addDay(e.ScoreKey, &e.ScoreCounts)
 		b.ScoreDays = append(b.ScoreDays, e)
-	case TypeScoreMonth:
-		var v scoreMonthRec
-		if err := strict(line, &v); err != nil {
-			return r.fail(0, "bad score_month: %v", err)
-		}
+	case *scoreMonthRec:
 		e := tongban.ScoreEntry{ScoreKey: tongban.ScoreKey{Dim: v.Dim, Period: v.Month, Key: v.Key}, ScoreCounts: v.domain()}
 		if err := r.orderScore(typ, e.ScoreKey); err != nil {
 			return err
@@ -681,9 +834,10 @@ func (r *reader) record(typ string, line []byte) error {
 }
 
 // checkEvent checks one event against its case's chain so far: the next
-// seq, linked to the hash before, with the right hash of its own. Together
+// seq, linked to the hash before, with the right hash of its own (hash,
+// computed by decodeRecord). Together
 // with endChains this is tongban.VerifyChain over each case's events.
-func (r *reader) checkEvent(ev *tongban.Event) error {
+func (r *reader) checkEvent(ev *tongban.Event, hash string) error {
 	c := r.chainOf(ev.CaseID)
 	if c == nil {
 		return r.fail(ev.CaseID, "event %d belongs to a case not in the dump", ev.ID)
@@ -698,7 +852,7 @@ func (r *reader) checkEvent(ev *tongban.Event) error {
 	if ev.PrevHash != prev {
 		return r.fail(ev.CaseID, "event chain broken at seq %d: prev_hash does not link to the event before", ev.Seq)
 	}
-	if ev.ComputeHash() != ev.Hash {
+	if hash != ev.Hash {
 		return r.fail(ev.CaseID, "event chain broken at seq %d: the event's hash does not match its content (altered record)", ev.Seq)
 	}
 	h, ok := decodeHash(ev.Hash)

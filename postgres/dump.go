@@ -235,11 +235,23 @@ func (s *snapshot) dumpScores(ctx context.Context, table, period string, dims *[
 // search_tsv and text_sig (loadCases): a loaded case is searchable as a
 // created one is. Its commit does not wait for the WAL flush
 // (synchronous_commit off): FinishLoad's commit does, and makes every
-// batch before it durable.
+// batch before it durable. Once the cases are in, the search index is
+// built beside the loading of the rest (afterLoad). Batches may be loaded
+// concurrently, each on a connection of its own, but not the first ones
+// with cases: each drops the search index of an empty table (dump.Load
+// writes the first batch of each kind alone, then two at once).
 func (db *DB) Load(ctx context.Context, b *tongban.LoadBatch) error {
 	if b.Len() == 0 {
 		return nil
 	}
+	if err := db.load(ctx, b); err != nil {
+		return err
+	}
+	db.afterLoad(ctx, b)
+	return nil
+}
+
+func (db *DB) load(ctx context.Context, b *tongban.LoadBatch) error {
 	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit TO off`); err != nil {
 			return err
@@ -288,7 +300,7 @@ func (db *DB) Load(ctx context.Context, b *tongban.LoadBatch) error {
 		}); err != nil {
 			return err
 		}
-		if err := loadCases(ctx, tx, b.Cases); err != nil {
+		if err := db.loadCases(ctx, tx, b.Cases); err != nil {
 			return err
 		}
 		// The rating rows are derived from the cases' attrs.
@@ -354,10 +366,11 @@ func scoreEntryRow(e *tongban.ScoreEntry) []any {
 var identityTables = []string{"departments", "users", "api_keys", "cases", "events", "attachments", "pii_access", "alarms", "findings"}
 
 // FinishLoad sets every identity sequence past the largest loaded id, so
-// new rows get fresh IDs, builds the search index if Load dropped it,
-// refreshes the planner's statistics, and commits synchronously (see
-// Load).
+// new rows get fresh IDs, builds the search index if Load dropped it and
+// did not build it since (afterLoad), refreshes the planner's statistics,
+// and commits synchronously (see Load).
 func (db *DB) FinishLoad(ctx context.Context) error {
+	casesDone := db.endLoad()
 	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		for _, t := range identityTables {
 			// is_called=false: the next nextval returns exactly max+1.
@@ -370,7 +383,16 @@ func (db *DB) FinishLoad(ctx context.Context) error {
 		}
 		// Searches are planned by the statistics of search_tsv: without
 		// them, until autovacuum's first ANALYZE, plans are guesses.
-		_, err := tx.Exec(ctx, `ANALYZE`)
+		if !casesDone {
+			_, err := tx.Exec(ctx, `ANALYZE`)
+			return err
+		}
+		var tables string
+		if err := tx.QueryRow(ctx, `SELECT string_agg(quote_ident(relname), ', ') FROM pg_class
+			WHERE relkind IN ('r', 'p', 'm') AND relnamespace = current_schema()::regnamespace AND relname <> 'cases'`).Scan(&tables); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `ANALYZE `+tables)
 		return err
 	})
 }

@@ -2,11 +2,8 @@ package postgres
 
 import (
 	"context"
-	"runtime"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/tongban/tongban"
@@ -36,48 +33,6 @@ func tsvOf(title, address, body, reply string) string {
 func textArgs(c *tongban.Case) []any {
 	sig := textproc.SignCase(c.Title, c.Body)
 	return []any{textproc.IndexText(c.Title), textproc.IndexText(c.Address), textproc.IndexText(c.Body), textproc.IndexText(c.Reply), sig.Bytes()}
-}
-
-// loadCases inserts loaded cases (Load) with their text columns, so that
-// they are searchable at once, as created ones are, and RebuildText finds
-// nothing left to do: the rows go by COPY into a temporary table together
-// with their segmented texts and signatures (computed here, on every
-// core), then into cases by one INSERT … SELECT that builds search_tsv.
-func loadCases(ctx context.Context, tx pgx.Tx, cases []*tongban.Case) error {
-	if len(cases) == 0 {
-		return nil
-	}
-	texts := make([][]any, len(cases))
-	var wg sync.WaitGroup
-	workers := min(runtime.GOMAXPROCS(0), 1+len(cases)/500)
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(cases); i += workers {
-				texts[i] = textArgs(cases[i])
-			}
-		}()
-	}
-	wg.Wait()
-	// Into an empty table, the search index is dropped and built once by
-	// FinishLoad: far faster than growing it batch by batch.
-	if _, err := tx.Exec(ctx, `DO $$ BEGIN IF NOT EXISTS (SELECT FROM cases) THEN DROP INDEX IF EXISTS cases_search; END IF; END $$`); err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE load_cases (LIKE cases INCLUDING DEFAULTS, seg_title text, seg_address text, seg_body text, seg_reply text) ON COMMIT DROP`); err != nil {
-		return err
-	}
-	cols := append(slices.Clone(caseColNames), "seg_title", "seg_address", "seg_body", "seg_reply", "text_sig")
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"load_cases"}, cols, pgx.CopyFromSlice(len(cases), func(i int) ([]any, error) {
-		c := cases[i]
-		return append(append([]any{c.ID}, caseArgs(c)...), texts[i]...), nil
-	})); err != nil {
-		return err
-	}
-	_, err := tx.Exec(ctx, `INSERT INTO cases (`+caseCols+`, search_tsv, text_sig) SELECT `+caseCols+`, `+
-		tsvOf("seg_title", "seg_address", "seg_body", "seg_reply")+`, text_sig FROM load_cases`)
-	return err
 }
 
 // ensureSearchIndex builds the search index of migration 0004 when it is

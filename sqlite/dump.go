@@ -4,7 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"strings"
+	"runtime"
+	"sync"
 
 	"github.com/tongban/tongban"
 )
@@ -199,11 +200,28 @@ func (s *snapshot) dumpScores(ctx context.Context, table, period string, after *
 }
 
 // Load inserts the batch with its IDs in one write (one savepoint of a
-// group commit).
+// group commit). Cases are indexed for text search as they are inserted,
+// as created ones are (their text segmented and signed first, on every
+// core, outside the writer goroutine), so RebuildText finds nothing left
+// to do.
 func (db *DB) Load(ctx context.Context, b *tongban.LoadBatch) error {
 	if b.Len() == 0 {
 		return nil
 	}
+	texts := make([]caseText, len(b.Cases))
+	var wg sync.WaitGroup
+	workers := min(runtime.GOMAXPROCS(0), 1+len(b.Cases)/200)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(b.Cases); i += workers {
+				c := b.Cases[i]
+				texts[i] = segmentCase(c.Title, c.Body, c.Reply, c.Address)
+			}
+		}()
+	}
+	wg.Wait()
 	defer db.cases.clear() // loads write rows without touching them one by one
 	return db.exec(ctx, func(tx *sql.Tx) error {
 		ins := func(query string, n int, args func(i int) []any) error {
@@ -261,10 +279,16 @@ func (db *DB) Load(ctx context.Context, b *tongban.LoadBatch) error {
 				})
 			},
 			func() error {
-				return ins(`INSERT INTO cases (`+caseCols+`) VALUES (`+placeholders(len(strings.Split(caseCols, ",")))+`)`, len(b.Cases), func(i int) []any {
+				if err := ins(insertNewCaseSQL, len(b.Cases), func(i int) []any {
 					c := b.Cases[i]
-					return append([]any{c.ID}, caseArgs(c)...)
-				})
+					return append(append([]any{c.ID}, caseArgs(c)...), texts[i].sig)
+				}); err != nil {
+					return err
+				}
+				for i, c := range b.Cases {
+					db.indexFTS(c.ID, texts[i])
+				}
+				return nil
 			},
 			func() error {
 				// The rating rows are derived from the cases' attrs.
