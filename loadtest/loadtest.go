@@ -35,6 +35,9 @@ type Result struct {
 	Name     string
 	Requests int64
 	Errors   int64
+	// Failures counts the failed requests by what went wrong (an HTTP
+	// status or a client error), so that an error is never just a number.
+	Failures map[string]int
 	Elapsed  time.Duration
 	P50, P95 time.Duration
 	P99, Max time.Duration
@@ -46,7 +49,27 @@ func (r Result) Rate() float64 { return float64(r.Requests) / r.Elapsed.Seconds(
 
 func (r Result) String() string {
 	return fmt.Sprintf("%-16s %8d req %6d err in %6.2fs = %8.0f/s  p50 %6.2fms p95 %6.2fms p99 %6.2fms max %6.2fms",
-		r.Name, r.Requests, r.Errors, r.Elapsed.Seconds(), r.Rate(), ms(r.P50), ms(r.P95), ms(r.P99), ms(r.Max))
+		r.Name, r.Requests, r.Errors, r.Elapsed.Seconds(), r.Rate(), ms(r.P50), ms(r.P95), ms(r.P99), ms(r.Max)) + r.failures()
+}
+
+func (r Result) failures() string {
+	var parts []string
+	for what, n := range r.Failures {
+		parts = append(parts, fmt.Sprintf("%d× %s", n, what))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	slices.Sort(parts)
+	return "\n  failures: " + strings.Join(parts, "; ")
+}
+
+// failure describes a request that did not get the status it wanted.
+func failure(status int, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("HTTP %d", status)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -118,12 +141,14 @@ func (c *Client) read(ctx context.Context, ref string) (int, error) {
 }
 
 // run runs op from conc goroutines for d and collects latencies.
-func run(name string, conc int, d time.Duration, op func(ctx context.Context, worker, i int) (string, bool)) Result {
+// op returns a tracking code to keep, or what went wrong.
+func run(name string, conc int, d time.Duration, op func(ctx context.Context, worker, i int) (code, failed string)) Result {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	var mu sync.Mutex
 	var lat []time.Duration
 	var codes []string
+	failures := map[string]int{}
 	var n, errs atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -133,16 +158,18 @@ func run(name string, conc int, d time.Duration, op func(ctx context.Context, wo
 			defer wg.Done()
 			local := make([]time.Duration, 0, 4096)
 			var localCodes []string
+			localFailures := map[string]int{}
 			for i := 0; ctx.Err() == nil; i++ {
 				t0 := time.Now()
-				code, ok := op(ctx, w, w*1_000_000+i)
-				if ctx.Err() != nil && !ok {
+				code, failed := op(ctx, w, w*1_000_000+i)
+				if ctx.Err() != nil && failed != "" {
 					break // cut off by the deadline, not a failure
 				}
 				local = append(local, time.Since(t0))
 				n.Add(1)
-				if !ok {
+				if failed != "" {
 					errs.Add(1)
+					localFailures[failed]++
 				} else if code != "" {
 					localCodes = append(localCodes, code)
 				}
@@ -150,6 +177,9 @@ func run(name string, conc int, d time.Duration, op func(ctx context.Context, wo
 			mu.Lock()
 			lat = append(lat, local...)
 			codes = append(codes, localCodes...)
+			for k, v := range localFailures {
+				failures[k] += v
+			}
 			mu.Unlock()
 		}(w)
 	}
@@ -162,7 +192,7 @@ func run(name string, conc int, d time.Duration, op func(ctx context.Context, wo
 		}
 		return lat[min(len(lat)-1, int(float64(len(lat))*p))]
 	}
-	r := Result{Name: name, Requests: n.Load(), Errors: errs.Load(), Elapsed: elapsed, P50: pct(0.50), P95: pct(0.95), P99: pct(0.99), Codes: codes}
+	r := Result{Name: name, Requests: n.Load(), Errors: errs.Load(), Elapsed: elapsed, P50: pct(0.50), P95: pct(0.95), P99: pct(0.99), Codes: codes, Failures: failures}
 	if len(lat) > 0 {
 		r.Max = lat[len(lat)-1]
 	}
@@ -171,17 +201,23 @@ func run(name string, conc int, d time.Duration, op func(ctx context.Context, wo
 
 // Creates files requests from conc clients for d.
 func (c *Client) Creates(conc int, d time.Duration) Result {
-	return run("create", conc, d, func(ctx context.Context, _, i int) (string, bool) {
+	return run("create", conc, d, func(ctx context.Context, _, i int) (string, string) {
 		code, status, err := c.create(ctx, i)
-		return code, err == nil && status == http.StatusCreated
+		if err != nil || status != http.StatusCreated {
+			return "", failure(status, err)
+		}
+		return code, ""
 	})
 }
 
 // Reads fetches case pages for the given refs from conc clients for d.
 func (c *Client) Reads(refs []string, conc int, d time.Duration) Result {
-	return run("read case", conc, d, func(ctx context.Context, w, i int) (string, bool) {
+	return run("read case", conc, d, func(ctx context.Context, w, i int) (string, string) {
 		status, err := c.read(ctx, refs[(i*7919+w)%len(refs)])
-		return "", err == nil && status == http.StatusOK
+		if err != nil || status != http.StatusOK {
+			return "", failure(status, err)
+		}
+		return "", ""
 	})
 }
 
@@ -205,19 +241,22 @@ func RawSQLite(dir string, d time.Duration, batch int) (Result, error) {
 		name = fmt.Sprintf("sqlite raw x%d", batch)
 	}
 	var seq atomic.Int64
-	res := run(name, 1, d, func(ctx context.Context, _, _ int) (string, bool) {
+	res := run(name, 1, d, func(ctx context.Context, _, _ int) (string, string) {
 		tx, err := db.Begin()
 		if err != nil {
-			return "", false
+			return "", err.Error()
 		}
 		for j := 0; j < batch; j++ {
 			k := seq.Add(1)
 			if _, err := tx.Exec(`INSERT INTO t (code, title, body, at) VALUES (?,?,?,?)`, fmt.Sprintf("C%012d", k), "压力测试诉求", bodies[k%4], time.Now().UnixMicro()); err != nil {
 				tx.Rollback()
-				return "", false
+				return "", err.Error()
 			}
 		}
-		return "", tx.Commit() == nil
+		if err := tx.Commit(); err != nil {
+			return "", err.Error()
+		}
+		return "", ""
 	})
 	res.Requests *= int64(batch) // rows, not transactions
 	return res, nil
