@@ -6,14 +6,11 @@
 package loadtest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os/exec"
@@ -76,21 +73,42 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // Client is a load-test client for one or more instances.
 type Client struct {
-	Targets []string // base URLs; requests are spread round-robin
+	Targets []string // base URLs; each client spreads its requests round-robin
 	APIKey  string
 	Token   string
-	HTTP    *http.Client
-	next    atomic.Uint64
+	workers []*worker
 }
 
-// NewClient returns a client with a connection pool sized for the load.
-func NewClient(targets []string, apiKey, token string, conns int) *Client {
-	tr := &http.Transport{MaxIdleConns: conns * 2, MaxIdleConnsPerHost: conns * 2, MaxConnsPerHost: conns * 2, IdleConnTimeout: time.Minute}
-	return &Client{Targets: targets, APIKey: apiKey, Token: token, HTTP: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+// worker is one client's connections and request buffer, used by its
+// goroutine alone.
+type worker struct {
+	conns []*wireConn // one per target
+	next  int
+	req   []byte
 }
 
-func (c *Client) target() string {
-	return c.Targets[c.next.Add(1)%uint64(len(c.Targets))]
+// NewClient returns a client for up to conc concurrent clients.
+func NewClient(targets []string, apiKey, token string, conc int) (*Client, error) {
+	c := &Client{Targets: targets, APIKey: apiKey, Token: token}
+	for w := range conc {
+		wk := &worker{next: w}
+		for _, t := range targets {
+			wc, err := newWireConn(t)
+			if err != nil {
+				return nil, err
+			}
+			wk.conns = append(wk.conns, wc)
+		}
+		c.workers = append(c.workers, wk)
+	}
+	return c, nil
+}
+
+// conn returns worker w's connection to the next target.
+func (c *Client) conn(w int) (*worker, *wireConn) {
+	wk := c.workers[w%len(c.workers)]
+	wk.next++
+	return wk, wk.conns[wk.next%len(wk.conns)]
 }
 
 var bodies = []string{
@@ -101,43 +119,41 @@ var bodies = []string{
 }
 
 // create files one request and returns its tracking code.
-func (c *Client) create(ctx context.Context, i int) (string, int, error) {
-	body, _ := json.Marshal(map[string]any{
-		"type": "投诉", "category": "fume", "title": fmt.Sprintf("压力测试诉求 %d", i), "body": bodies[i%len(bodies)],
-		"address": "青川区锦绣路88号", "requester": map[string]string{"name": "测试", "phone": "13800000000"},
-	})
-	req, _ := http.NewRequestWithContext(ctx, "POST", c.target()+"/api/v1/cases", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+c.APIKey)
-	resp, err := c.HTTP.Do(req)
-	if err != nil {
-		return "", 0, err
+func (c *Client) create(w, i int) (string, int, error) {
+	wk, conn := c.conn(w)
+	body := []byte(`{"type":"投诉","category":"fume","title":"压力测试诉求 `)
+	body = strconv.AppendInt(body, int64(i), 10)
+	body = append(body, `","body":"`...)
+	body = append(body, bodies[i%len(bodies)]...)
+	body = append(body, `","address":"青川区锦绣路88号","requester":{"name":"测试","phone":"13800000000"}}`...)
+	req := append(wk.req[:0], "POST /api/v1/cases HTTP/1.1\r\nHost: "...)
+	req = append(req, conn.host...)
+	req = append(req, "\r\nContent-Type: application/json\r\nAuthorization: Bearer "...)
+	req = append(req, c.APIKey...)
+	req = append(req, "\r\nContent-Length: "...)
+	req = strconv.AppendInt(req, int64(len(body)), 10)
+	req = append(append(req, "\r\n\r\n"...), body...)
+	wk.req = req
+	status, err := conn.do(req)
+	if err != nil || status != http.StatusCreated {
+		return "", status, err
 	}
-	defer resp.Body.Close()
-	var out struct {
-		TrackingCode string `json:"tracking_code"`
-	}
-	if resp.StatusCode != http.StatusCreated {
-		io.Copy(io.Discard, resp.Body)
-		return "", resp.StatusCode, nil
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		return "", resp.StatusCode, err
-	}
-	return out.TrackingCode, resp.StatusCode, nil
+	code, err := jsonString(conn.body, "tracking_code")
+	return code, status, err
 }
 
 // read fetches one case page as staff.
-func (c *Client) read(ctx context.Context, ref string) (int, error) {
-	req, _ := http.NewRequestWithContext(ctx, "GET", c.target()+"/api/v1/cases/"+url.PathEscape(ref), nil)
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	resp, err := c.HTTP.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode, nil
+func (c *Client) read(w int, ref string) (int, error) {
+	wk, conn := c.conn(w)
+	req := append(wk.req[:0], "GET /api/v1/cases/"...)
+	req = append(req, url.PathEscape(ref)...)
+	req = append(req, " HTTP/1.1\r\nHost: "...)
+	req = append(req, conn.host...)
+	req = append(req, "\r\nAuthorization: Bearer "...)
+	req = append(req, c.Token...)
+	req = append(req, "\r\n\r\n"...)
+	wk.req = req
+	return conn.do(req)
 }
 
 // run runs op from conc goroutines for d and collects latencies.
@@ -201,8 +217,8 @@ func run(name string, conc int, d time.Duration, op func(ctx context.Context, wo
 
 // Creates files requests from conc clients for d.
 func (c *Client) Creates(conc int, d time.Duration) Result {
-	return run("create", conc, d, func(ctx context.Context, _, i int) (string, string) {
-		code, status, err := c.create(ctx, i)
+	return run("create", conc, d, func(_ context.Context, w, i int) (string, string) {
+		code, status, err := c.create(w, i)
 		if err != nil || status != http.StatusCreated {
 			return "", failure(status, err)
 		}
@@ -212,8 +228,8 @@ func (c *Client) Creates(conc int, d time.Duration) Result {
 
 // Reads fetches case pages for the given refs from conc clients for d.
 func (c *Client) Reads(refs []string, conc int, d time.Duration) Result {
-	return run("read case", conc, d, func(ctx context.Context, w, i int) (string, string) {
-		status, err := c.read(ctx, refs[(i*7919+w)%len(refs)])
+	return run("read case", conc, d, func(_ context.Context, w, i int) (string, string) {
+		status, err := c.read(w, refs[(i*7919+w)%len(refs)])
 		if err != nil || status != http.StatusOK {
 			return "", failure(status, err)
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -33,6 +34,7 @@ type createBatcher struct {
 type createOp struct {
 	c     *tongban.Case
 	first *tongban.Event
+	text  caseText
 	done  chan error
 }
 
@@ -79,8 +81,8 @@ func batchable(c *tongban.Case) bool {
 
 // create queues op and waits for its outcome. It reports errAlone when the
 // caller must create alone instead.
-func (b *createBatcher) create(ctx context.Context, c *tongban.Case, first *tongban.Event) error {
-	op := &createOp{c: c, first: first, done: make(chan error, 1)}
+func (b *createBatcher) create(ctx context.Context, c *tongban.Case, first *tongban.Event, text caseText) error {
+	op := &createOp{c: c, first: first, text: text, done: make(chan error, 1)}
 	select {
 	case b.queue <- op:
 	case <-b.stop:
@@ -95,6 +97,7 @@ func (b *createBatcher) create(ctx context.Context, c *tongban.Case, first *tong
 func (b *createBatcher) run() {
 	defer b.wg.Done()
 	batch := make([]*createOp, 0, maxCreateBatch)
+	var spare spareIDs
 	for {
 		select {
 		case op := <-b.queue:
@@ -118,7 +121,7 @@ func (b *createBatcher) run() {
 				break fill
 			}
 		}
-		err := b.commit(batch)
+		err := b.commit(batch, &spare)
 		for _, op := range batch {
 			op.done <- err
 		}
@@ -131,60 +134,61 @@ func (b *createBatcher) run() {
 // the connection when it failed with the batch in flight: then the outcome
 // is unknown and retrying could create the cases twice, so the callers
 // report the failure.
-func (b *createBatcher) commit(batch []*createOp) error {
+func (b *createBatcher) commit(batch []*createOp, spare *spareIDs) error {
 	ctx := context.Background()
 	n := len(batch)
-	ids := make([]int64, 0, n)
+	rows := make([]tongban.Case, n)
 	evs := make([]tongban.Event, n)
-	evIDs := make([]int64, n)
-	attIDs := make([][]int64, n)
 	conn, err := b.db.pool.Acquire(ctx)
 	if err != nil {
 		return errAlone
 	}
 	defer conn.Release()
+	sent := false
 	err = func() error {
-		rows, err := conn.Query(ctx, `SELECT nextval(pg_get_serial_sequence('cases', 'id')) FROM generate_series(1, $1)`, n)
-		if err != nil {
-			return err
+		ids := spare.take(n, time.Now())
+		if len(ids) < n {
+			idRows, err := conn.Query(ctx, nextIDsSQL, n-len(ids))
+			if err != nil {
+				return err
+			}
+			more, err := pgx.CollectRows(idRows, pgx.RowTo[int64])
+			if err != nil {
+				return err
+			}
+			ids = append(ids, more...)
 		}
-		ids, err = pgx.CollectRows(rows, pgx.RowTo[int64])
-		if err != nil {
-			return err
-		}
-		q := &pgx.Batch{}
+		cases := make([]newCase, n)
 		var scores []tongban.ScoreDelta
 		for i, op := range batch {
-			c := op.c
-			ev := *op.first
-			ev.CaseID, ev.Seq, ev.PrevHash = ids[i], 1, ""
-			ev.Hash = ev.ComputeHash()
-			evs[i] = ev
-			row := *c
-			row.Version, row.LastHash = 1, ev.Hash
-			args := append([]any{ids[i]}, caseArgs(&row)...)
-			q.Queue(insertCaseSQL(len(args)), append(args, textArgs(c)...)...)
-			queueEvent(q, &evs[i], &evIDs[i])
-			attIDs[i] = make([]int64, len(c.Attachments))
-			for j := range c.Attachments {
-				queueAttachment(q, ids[i], &c.Attachments[j], &attIDs[i][j])
-			}
-			if c.Derived != nil {
-				scores = append(scores, c.Derived.Scores...)
+			cases[i] = newCase{row: &rows[i], text: &op.text, first: &evs[i]}
+			prepareCreate(ids[i], op.c, op.first, cases[i])
+			if op.c.Derived != nil {
+				scores = append(scores, op.c.Derived.Scores...)
 			}
 		}
+		q := &pgx.Batch{}
+		queueInsert(q, cases)
 		// The counters go last, in the same round trip, so their row
 		// locks are held as briefly as possible.
-		queueScores(q, sumScores(scores))
+		queueScores(q, scores)
+		// The ids of the next batch, which is likely as big, come back
+		// with this one.
+		q.Queue(nextIDsSQL, n).Query(func(rows pgx.Rows) error {
+			next, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+			spare.put(next, time.Now())
+			return err
+		})
 		// The batch is its own transaction: the statements of one
 		// pipelined batch run in one implicit transaction that commits at
 		// its end, which saves the round trips of BEGIN and COMMIT.
+		sent = true
 		return conn.SendBatch(ctx, q).Close()
 	}()
 	var pgErr *pgconn.PgError
 	switch {
 	case err == nil:
-	case ids == nil || errors.As(err, &pgErr):
+	case !sent || errors.As(err, &pgErr):
 		// Nothing was sent, or the server refused a statement and rolled
 		// the whole batch back: each creation can safely run alone.
 		return errAlone
@@ -194,16 +198,43 @@ func (b *createBatcher) commit(batch []*createOp) error {
 		return err
 	}
 	for i, op := range batch {
-		c := op.c
-		evs[i].ID = evIDs[i]
-		*op.first = evs[i]
-		for j := range c.Attachments {
-			c.Attachments[j].ID, c.Attachments[j].CaseID = attIDs[i][j], ids[i]
-		}
-		c.ID, c.Version, c.LastHash = ids[i], 1, evs[i].Hash
-		c.Derived = nil
+		finishCreate(op.c, op.first, &rows[i], &evs[i])
 	}
 	return nil
+}
+
+// nextIDsSQL reserves $1 case ids.
+const nextIDsSQL = `SELECT nextval(pg_get_serial_sequence('cases', 'id')) FROM generate_series(1, $1)`
+
+// spareIDs are case ids a batch reserved for the next one, saving it a
+// round trip. They are dropped unused once spareIDAge old (the sequence has
+// gaps anyway), so that ids follow the order of creation, across
+// instances, to within that.
+type spareIDs struct {
+	ids []int64
+	at  time.Time
+}
+
+const spareIDAge = time.Second
+
+// take returns up to n spare ids, oldest first.
+func (s *spareIDs) take(n int, now time.Time) []int64 {
+	if now.Sub(s.at) > spareIDAge {
+		s.ids = nil
+	}
+	k := min(n, len(s.ids))
+	ids := make([]int64, k, n)
+	copy(ids, s.ids)
+	s.ids = s.ids[k:]
+	return ids
+}
+
+// put keeps ids as spares reserved at now.
+func (s *spareIDs) put(ids []int64, now time.Time) {
+	if len(s.ids) == 0 {
+		s.at = now
+	}
+	s.ids = append(s.ids, ids...)
 }
 
 // sumScores adds up deltas per counter row.

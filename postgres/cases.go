@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -108,37 +109,55 @@ func queueAttachment(b *pgx.Batch, caseID int64, a *tongban.Attachment, id *int6
 // transaction. The event's hash is computed here, once the case ID exists.
 // c and first are changed only when the transaction commits.
 func (db *DB) CreateCase(ctx context.Context, c *tongban.Case, first *tongban.Event) error {
+	text := newCaseText(c, db.goTSV)
 	if batchable(c) {
-		if err := db.creates.create(ctx, c, first); err != errAlone {
+		if err := db.creates.create(ctx, c, first, text); err != errAlone {
 			return err
 		}
 	}
-	return db.createOne(ctx, c, first)
+	return db.createOne(ctx, c, first, &text)
+}
+
+// prepareCreate fills nc's row and first event from c and first for the
+// case id: the event's chain starts, the row holds its hash. Attachments
+// are copied, so that the ids an insert sets reach c only once it commits
+// (finishCreate).
+func prepareCreate(id int64, c *tongban.Case, first *tongban.Event, nc newCase) {
+	ev := nc.first
+	*ev = *first
+	ev.CaseID, ev.Seq, ev.PrevHash = id, 1, ""
+	ev.Hash = ev.ComputeHash()
+	row := nc.row
+	*row = *c
+	row.Attachments = slices.Clone(c.Attachments)
+	row.ID, row.Version, row.LastHash = id, 1, ev.Hash
+}
+
+// finishCreate sets on c and first what their committed insert gave.
+func finishCreate(c *tongban.Case, first *tongban.Event, row *tongban.Case, ev *tongban.Event) {
+	*first = *ev
+	for j := range c.Attachments {
+		c.Attachments[j].ID, c.Attachments[j].CaseID = row.Attachments[j].ID, row.ID
+	}
+	c.ID, c.Version, c.LastHash = row.ID, 1, ev.Hash
+	c.Derived = nil
 }
 
 // createOne creates a case in a transaction of its own.
-func (db *DB) createOne(ctx context.Context, c *tongban.Case, first *tongban.Event) error {
+func (db *DB) createOne(ctx context.Context, c *tongban.Case, first *tongban.Event, text *caseText) error {
 	var (
-		id     int64
-		ev     = *first
-		evID   int64
-		attIDs = make([]int64, len(c.Attachments))
+		row tongban.Case
+		ev  tongban.Event
 	)
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		var id int64
 		if err := tx.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('cases', 'id'))`).Scan(&id); err != nil {
 			return err
 		}
-		ev.CaseID, ev.Seq, ev.PrevHash = id, 1, ""
-		ev.Hash = ev.ComputeHash()
-		row := *c
-		row.Version, row.LastHash = 1, ev.Hash
-		args := append([]any{id}, caseArgs(&row)...)
+		nc := newCase{row: &row, text: text, first: &ev}
+		prepareCreate(id, c, first, nc)
 		b := &pgx.Batch{}
-		b.Queue(insertCaseSQL(len(args)), append(args, textArgs(c)...)...)
-		queueEvent(b, &ev, &evID)
-		for i := range c.Attachments {
-			queueAttachment(b, id, &c.Attachments[i], &attIDs[i])
-		}
+		queueInsert(b, []newCase{nc})
 		err := tx.SendBatch(ctx, b).Close()
 		if isUnique(err) {
 			return tongban.Errorf(tongban.EConflict, "跟踪码重复", "duplicate tracking code")
@@ -146,19 +165,12 @@ func (db *DB) createOne(ctx context.Context, c *tongban.Case, first *tongban.Eve
 		if err != nil {
 			return err
 		}
-		row.ID = id
 		return applyDerived(ctx, tx, &row, &ev)
 	})
 	if err != nil {
 		return err
 	}
-	ev.ID = evID
-	*first = ev
-	for i := range c.Attachments {
-		c.Attachments[i].ID, c.Attachments[i].CaseID = attIDs[i], id
-	}
-	c.ID, c.Version, c.LastHash = id, 1, ev.Hash
-	c.Derived = nil
+	finishCreate(c, first, &row, &ev)
 	return nil
 }
 

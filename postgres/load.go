@@ -26,8 +26,9 @@ import (
 // Cyrillic word, a rarer Han character) is loaded the old way, through a
 // temporary table and to_tsvector in PostgreSQL. TestLoadTSVector
 // compares the two on varied text, and every load first checks the
-// server agrees on a probe text (goTSVectorAgrees), falling back to
-// to_tsvector for every case otherwise.
+// server agrees on a probe text (goTSVAgrees, when the store opens),
+// falling back to to_tsvector for every case otherwise. New cases are
+// built the same way (newCaseText).
 
 // PostgreSQL's limits on tsvector positions (tsearch/ts_type.h).
 const (
@@ -131,9 +132,6 @@ var tsvProbe = func() [4]string {
 // Load to FinishLoad.
 type loadState struct {
 	mu sync.Mutex
-	// goTSV, once asked: whether the server builds the tsvectors
-	// caseTSVector does.
-	goTSV *bool
 	// build, once started, is closed when the background build of the
 	// search index (and ANALYZE of cases) has ended; should it have
 	// failed, FinishLoad builds the index.
@@ -150,25 +148,6 @@ var loadStates sync.Map // *DB → *loadState
 func (db *DB) loadState() *loadState {
 	s, _ := loadStates.LoadOrStore(db, &loadState{})
 	return s.(*loadState)
-}
-
-// goTSVectorAgrees reports whether the server's tsvOf equals
-// caseTSVector's on the probe text, asking once per load.
-func (db *DB) goTSVectorAgrees(ctx context.Context, tx pgx.Tx) (bool, error) {
-	s := db.loadState()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.goTSV != nil {
-		return *s.goTSV, nil
-	}
-	v, _ := newTSVBuilder().caseTSVector(tsvProbe)
-	var same bool
-	if err := tx.QueryRow(ctx, `SELECT $1::tsvector = `+tsvExpr(2), v, textproc.IndexText(tsvProbe[0]), textproc.IndexText(tsvProbe[1]),
-		textproc.IndexText(tsvProbe[2]), textproc.IndexText(tsvProbe[3])).Scan(&same); err != nil {
-		return false, err
-	}
-	s.goTSV = &same
-	return same, nil
 }
 
 // afterLoad is called after a Load of b committed. A dump holds every
@@ -254,10 +233,7 @@ func (db *DB) loadCases(ctx context.Context, tx pgx.Tx, cases []*tongban.Case) e
 	if len(cases) == 0 {
 		return nil
 	}
-	useGo, err := db.goTSVectorAgrees(ctx, tx)
-	if err != nil {
-		return err
-	}
+	useGo := db.goTSV
 	// Into an empty table, the search index is dropped and built once
 	// all cases are in (afterLoad, or FinishLoad): far faster than growing
 	// it batch by batch.
@@ -286,7 +262,7 @@ func (db *DB) loadCases(ctx context.Context, tx pgx.Tx, cases []*tongban.Case) e
 	})); err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO cases (`+caseCols+`, search_tsv, text_sig) SELECT `+caseCols+`, `+
+	_, err := tx.Exec(ctx, `INSERT INTO cases (`+caseCols+`, search_tsv, text_sig) SELECT `+caseCols+`, `+
 		tsvOf("seg_title", "seg_address", "seg_body", "seg_reply")+`, text_sig FROM load_cases`)
 	return err
 }

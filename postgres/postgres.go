@@ -34,6 +34,9 @@ type DB struct {
 	// expired rate-limit windows.
 	lastSweep atomic.Int64
 	creates   *createBatcher
+	// goTSV: the server builds the tsvectors caseTSVector does, so new
+	// and loaded cases have theirs built in Go.
+	goTSV bool
 }
 
 var _ tongban.Store = (*DB)(nil)
@@ -71,6 +74,10 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
+	}
+	if db.goTSV, err = goTSVAgrees(ctx, pool); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	db.creates = newCreateBatcher(db)
 	return db, nil

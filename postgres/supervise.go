@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,24 +12,31 @@ import (
 	"github.com/tongban/tongban"
 )
 
-func upsertScore(table, period string) string {
+// upsertScore adds rows of counters (dim, key, period, shard, then
+// tongban.ScoreColumns) to table's rows. The rows of one statement must
+// differ in (dim, key, period): a statement cannot update a row twice.
+func upsertScore(table, period string) *multiInsert {
 	sets := make([]string, len(tongban.ScoreColumns))
+	types := []string{"text", "text", "bigint", "smallint"}
 	for i, c := range tongban.ScoreColumns {
 		sets[i] = c + "=" + table + "." + c + "+excluded." + c
+		types = append(types, "bigint")
 	}
-	return `INSERT INTO ` + table + ` (dim, key, ` + period + `, shard, ` + strings.Join(tongban.ScoreColumns, ", ") + `) VALUES (` + placeholders(1, 4+len(tongban.ScoreColumns)) +
-		`) ON CONFLICT (dim, ` + period + `, key, shard) DO UPDATE SET ` + strings.Join(sets, ", ")
+	return newMultiInsert(`INSERT INTO `+table+` (dim, key, `+period+`, shard, `+strings.Join(tongban.ScoreColumns, ", ")+`)`,
+		` ON CONFLICT (dim, `+period+`, key, shard) DO UPDATE SET `+strings.Join(sets, ", "), len(types), func(p int) string {
+			return strings.Join(typedParams(p, types), ", ")
+		})
 }
+
+var (
+	upsertDays   = upsertScore("score_days", "day")
+	upsertMonths = upsertScore("score_months", "month")
+)
 
 // scoreShards is how many rows share one counter (migration 0006): a
 // transaction adds to one of them, chosen at random, so concurrent
 // transactions rarely wait for each other's row locks.
 const scoreShards = 8
-
-var (
-	upsertScoreSQL = upsertScore("score_days", "day")
-	upsertMonthSQL = upsertScore("score_months", "month")
-)
 
 var sumScoreCols = func() string {
 	s := make([]string, len(tongban.ScoreColumns))
@@ -49,17 +55,30 @@ func addScores(ctx context.Context, tx pgx.Tx, deltas []tongban.ScoreDelta) erro
 	return tx.SendBatch(ctx, b).Close()
 }
 
-// queueScores queues the upserts of deltas' day and month rows, in the
-// order sortScores gives, on one shard chosen for the transaction.
+// queueScores queues the upserts of deltas' day and month rows, a
+// statement or a few each, in the order sortScores gives, on one shard
+// chosen for the transaction.
 func queueScores(b *pgx.Batch, deltas []tongban.ScoreDelta) {
-	deltas = slices.Clone(deltas)
-	sortScores(deltas)
+	if len(deltas) == 0 {
+		return
+	}
+	days := sumScores(deltas)
+	months := make([]tongban.ScoreDelta, len(days))
+	for i, d := range days {
+		months[i] = d
+		months[i].Day = d.Day / 100
+	}
+	months = sumScores(months)
 	shard := rand.IntN(scoreShards)
-	for i := range deltas {
-		d := &deltas[i]
-		vals := d.ScoreCounts.Values()
-		b.Queue(upsertScoreSQL, append([]any{d.Dim, d.Key, d.Day, shard}, vals...)...)
-		b.Queue(upsertMonthSQL, append([]any{d.Dim, d.Key, d.Day / 100, shard}, vals...)...)
+	for _, u := range []struct {
+		insert *multiInsert
+		deltas []tongban.ScoreDelta
+	}{{upsertDays, days}, {upsertMonths, months}} {
+		sortScores(u.deltas)
+		u.insert.queue(b, len(u.deltas), func(i int, dst []any) []any {
+			d := &u.deltas[i]
+			return append(append(dst, d.Dim, d.Key, int64(d.Day), shard), d.ScoreCounts.Values()...)
+		}, nil)
 	}
 }
 
@@ -121,7 +140,8 @@ func applyDerived(ctx context.Context, tx pgx.Tx, c *tongban.Case, ev *tongban.E
 	return nil
 }
 
-// insertCase inserts a case without attachments and its first event inside tx.
+// insertCase inserts a case without attachments and its first event inside
+// tx. Supervision orders are few: PostgreSQL builds their tsvectors.
 func insertCase(ctx context.Context, tx pgx.Tx, c *tongban.Case, first *tongban.Event) error {
 	var id int64
 	if err := tx.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('cases', 'id'))`).Scan(&id); err != nil {
@@ -130,18 +150,15 @@ func insertCase(ctx context.Context, tx pgx.Tx, c *tongban.Case, first *tongban.
 	first.CaseID, first.Seq, first.PrevHash = id, 1, ""
 	first.Hash = first.ComputeHash()
 	c.ID, c.Version, c.LastHash = id, 1, first.Hash
-	args := append([]any{id}, caseArgs(c)...)
-	var evID int64
+	text := newCaseText(c, false)
 	b := &pgx.Batch{}
-	b.Queue(insertCaseSQL(len(args)), append(args, textArgs(c)...)...)
-	queueEvent(b, first, &evID)
+	queueInsert(b, []newCase{{row: c, text: &text, first: first}})
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		if isUnique(err) {
 			return tongban.Errorf(tongban.EConflict, "跟踪码重复", "duplicate tracking code")
 		}
 		return err
 	}
-	first.ID = evID
 	if err := applyDerived(ctx, tx, c, first); err != nil {
 		return err
 	}

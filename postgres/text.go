@@ -57,12 +57,6 @@ func ensureSearchIndex(ctx context.Context, tx pgx.Tx) error {
 	return err
 }
 
-// insertCaseSQL inserts a case with n = len(caseCols) parameters, then
-// its text columns.
-func insertCaseSQL(n int) string {
-	return `INSERT INTO cases (` + caseCols + `, search_tsv, text_sig) VALUES (` + placeholders(1, n) + `, ` + tsvExpr(n+1) + `, $` + strconv.Itoa(n+5) + `)`
-}
-
 // updateTextSQL is appended to updateCaseSQL's SET list: the text columns
 // are rewritten only when title, body, reply or address change (in SET,
 // a column names its old value) or the case is not indexed yet.

@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -40,9 +42,21 @@ func cmdLoadtest(ctx context.Context, args []string, _ io.Reader, out io.Writer)
 	pg := fs.String("pg", "", "postgres:// URL of a server to measure several instances on (scratch databases are created and dropped); pool_max_conns=N in it sizes each instance's pool")
 	instances := fs.String("instances", "1,2,3", "with --pg: the instance counts to measure, comma-separated")
 	bench := fs.Bool("pgbench", true, "with --pg: also measure pgbench -N on a scratch database")
+	cpuProfile := fs.String("cpuprofile", "", "write the load generator's own CPU profile to this file (to see what the clients cost)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if err := wantArgs(pos, 0, u); err != nil {
 		return err
@@ -104,7 +118,10 @@ func cmdLoadtest(ctx context.Context, args []string, _ io.Reader, out io.Writer)
 	if err != nil {
 		return err
 	}
-	c := loadtest.NewClient(targets, *key, token, *conc)
+	c, err := loadtest.NewClient(targets, *key, token, *conc)
+	if err != nil {
+		return err
+	}
 	c.Creates(*conc, time.Second) // warm up connections and caches
 	cr := c.Creates(*conc, *dur)
 	fmt.Fprintln(out, cr)
@@ -260,6 +277,15 @@ func loadtestPGOnce(ctx context.Context, out io.Writer, self, dsn string, n, con
 	if err != nil {
 		return err
 	}
+	// Each instance gets its share of the machine's cores, as it would in
+	// a container with a CPU limit (Go then sizes GOMAXPROCS to the limit):
+	// instances that each schedule work on every core of a machine they
+	// share spend more of it switching between each other.
+	procs := max(1, runtime.NumCPU()/n)
+	if os.Getenv("GOMAXPROCS") != "" {
+		procs, _ = strconv.Atoi(os.Getenv("GOMAXPROCS"))
+	}
+	fmt.Fprintf(out, "%d instance(s), GOMAXPROCS=%d each\n", n, procs)
 	var targets []string
 	for i := 0; i < n; i++ {
 		addr, err := freeAddr()
@@ -268,6 +294,7 @@ func loadtestPGOnce(ctx context.Context, out io.Writer, self, dsn string, n, con
 		}
 		child := exec.Command(self, "serve", "--db", db.DSN, "--addr", addr)
 		child.Stdout, child.Stderr = io.Discard, io.Discard
+		child.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(procs))
 		if err := child.Start(); err != nil {
 			return err
 		}
@@ -283,7 +310,10 @@ func loadtestPGOnce(ctx context.Context, out io.Writer, self, dsn string, n, con
 	if err != nil {
 		return err
 	}
-	c := loadtest.NewClient(targets, key, token, conc)
+	c, err := loadtest.NewClient(targets, key, token, conc)
+	if err != nil {
+		return err
+	}
 	c.Creates(conc, time.Second) // warm up connections, pools and caches
 	cr := c.Creates(conc, dur)
 	if len(cr.Codes) == 0 {

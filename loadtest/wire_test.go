@@ -1,0 +1,109 @@
+package loadtest
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// The client reads answers with a Content-Length, chunked ones and ones
+// that close the connection, keeps the connection alive when it may, and
+// finds tracking codes in created cases' JSON.
+func TestWireConn(t *testing.T) {
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/v1/cases":
+			if r.Header.Get("Authorization") != "Bearer k" || r.Header.Get("Content-Type") != "application/json" {
+				http.Error(w, "no", http.StatusUnauthorized)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusCreated)
+			fmt.Fprintf(w, `{"id":7,"tracking_code":"QC7K2M9XHRT4","title":%q}`, r.URL.RawQuery)
+		case "/chunked":
+			for i := range 3 {
+				fmt.Fprintf(w, "part %d;", i)
+				w.(http.Flusher).Flush()
+			}
+		case "/close":
+			w.Header().Set("Connection", "close")
+			fmt.Fprint(w, "bye")
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+
+	c, err := NewClient([]string{srv.URL}, "k", "tok", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		code, status, err := c.create(0, i)
+		if err != nil || status != http.StatusCreated || code != "QC7K2M9XHRT4" {
+			t.Fatalf("create: %q %d %v", code, status, err)
+		}
+	}
+	if conns.Load() != 1 {
+		t.Errorf("3 creates opened %d connections, want 1 kept alive", conns.Load())
+	}
+	_, wc := c.conn(0)
+	for _, req := range []struct {
+		path, body string
+		status     int
+	}{{"/chunked", "part 0;part 1;part 2;", 200}, {"/close", "bye", 200}, {"/missing", "404 page not found\n", 404}} {
+		status, err := wc.do([]byte("GET " + req.path + " HTTP/1.1\r\nHost: x\r\n\r\n"))
+		if err != nil || status != req.status || string(wc.body) != req.body {
+			t.Errorf("%s: %d %q %v", req.path, status, wc.body, err)
+		}
+	}
+	if conns.Load() != 2 {
+		t.Errorf("%d connections after one the server closed, want 2", conns.Load())
+	}
+	if status, err := c.read(0, "../../etc/passwd"); err != nil || status != http.StatusNotFound {
+		t.Errorf("read of a path escaping ref: %d %v", status, err)
+	}
+}
+
+// A server that answers with something other than HTTP gets an error,
+// never a hang or a made-up status.
+func TestWireConnBadServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			buf := make([]byte, 4096)
+			c.Read(buf)
+			c.Write([]byte("SSH-2.0-OpenSSH\r\n"))
+			c.Close()
+		}
+	}()
+	c, err := NewClient([]string{"http://" + ln.Addr().String()}, "k", "tok", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.create(0, 1); err == nil || !strings.Contains(err.Error(), "status line") {
+		t.Errorf("create against a non-HTTP server: %v", err)
+	}
+	if _, err := NewClient([]string{"https://x"}, "", "", 1); err == nil {
+		t.Error("an https target was accepted")
+	}
+}
