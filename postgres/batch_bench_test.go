@@ -23,7 +23,7 @@ func BenchmarkCreateBatch(b *testing.B) {
 	for _, k := range []int{1, 4, 16} {
 		b.Run("batch"+strconv.Itoa(k), func(b *testing.B) {
 			ctx := context.Background()
-			db, err := Open(ctx, pgtest.FreshDatabase(b)+os.Getenv("BENCH_DSN_EXTRA"))
+			db, err := Open(ctx, pgtest.FreshDatabase(b))
 			if err != nil {
 				b.Fatal(err)
 			}
