@@ -338,6 +338,18 @@ func (s *ScratchDB) Drop(ctx context.Context) error {
 	return err
 }
 
+// Checkpoint writes out the server's dirty pages (CHECKPOINT needs a
+// superuser or the pg_checkpoint role).
+func (s *ScratchDB) Checkpoint(ctx context.Context) error {
+	conn, err := pgx.Connect(ctx, s.admin)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "CHECKPOINT")
+	return err
+}
+
 // PgbenchPath finds pgbench on PATH or in Debian's versioned directories.
 func PgbenchPath() (string, error) {
 	if p, err := exec.LookPath("pgbench"); err == nil {

@@ -23,9 +23,11 @@ import (
 // separately, and a batch of one case cost the server 1.6 ms.)
 
 // valuesSizes are the row counts of the statements a multi-row insert is
-// split into, largest first: few distinct statements to prepare on each
-// connection, and few statements for any number of rows.
-var valuesSizes = []int{64, 16, 4, 1}
+// split into, largest first: every count up to 16, so that the small
+// batches of an instance sharing the load with others take one statement
+// a table, and a few larger ones, so that each connection prepares 20
+// statements a table.
+var valuesSizes = []int{64, 48, 32, 24, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1}
 
 // valuesChunks splits n rows into statements of valuesSizes rows.
 func valuesChunks(n int) []int {
