@@ -215,7 +215,7 @@ type spareIDs struct {
 	at  time.Time
 }
 
-const spareIDAge = time.Second
+const spareIDAge = 100 * time.Millisecond
 
 // take returns up to n spare ids, oldest first.
 func (s *spareIDs) take(n int, now time.Time) []int64 {
