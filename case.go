@@ -144,6 +144,11 @@ type Case struct {
 
 	Version  int64  `json:"version"`
 	LastHash string `json:"-"`
+	// TextSig is the MinHash signature of Title and Body
+	// (textproc.SignCase, as bytes) when the creator computed it before
+	// Store.CreateCase, which then takes it instead of signing the text
+	// again and clears it. Nothing else reads it.
+	TextSig []byte `json:"-"`
 
 	Attachments []Attachment `json:"attachments,omitempty"`
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/tongban/tongban"
 	"github.com/tongban/tongban/calendar"
 	"github.com/tongban/tongban/supervise"
+	"github.com/tongban/tongban/textproc"
 	"github.com/tongban/tongban/workflow"
 )
 
@@ -250,10 +251,13 @@ func (e *Engine) Create(ctx context.Context, actor Actor, in NewCase) (*tongban.
 	if err := e.beforeWrite(ctx, actor, nil, c, ev); err != nil {
 		return nil, err
 	}
+	// Signed once, for the store and the duplicate index.
+	sig := textproc.SignCase(c.Title, c.Body)
+	c.TextSig = sig.Bytes()
 	if err := e.Store.CreateCase(ctx, c, ev); err != nil {
 		return nil, err
 	}
-	e.Text.observe(c)
+	e.Text.observeSigned(c, sig)
 	e.Text.autoDispatch(ctx, c)
 	return c, nil
 }

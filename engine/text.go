@@ -380,11 +380,23 @@ func (t *Text) observe(c *tongban.Case) {
 	if t == nil {
 		return
 	}
+	var sig textproc.Signature
+	if dupOpen(c.Kind, c.Status, c.Step) {
+		sig = textproc.SignCase(c.Title, c.Body)
+	}
+	t.observeSigned(c, sig)
+}
+
+// observeSigned is observe with c's signature (textproc.SignCase) given.
+func (t *Text) observeSigned(c *tongban.Case, sig textproc.Signature) {
+	if t == nil {
+		return
+	}
 	if !dupOpen(c.Kind, c.Status, c.Step) {
 		t.dupDrop(c.ID)
 		return
 	}
-	t.dupPut(docOf(c.ID, c.Title, "", c.Address, c.Lat, c.Long, c.ReceivedAt), textproc.SignCase(c.Title, c.Body),
+	t.dupPut(docOf(c.ID, c.Title, "", c.Address, c.Lat, c.Long, c.ReceivedAt), sig,
 		dupMeta{code: c.TrackingCode, title: c.Title, confidential: c.Confidential})
 }
 

@@ -110,6 +110,7 @@ func queueAttachment(b *pgx.Batch, caseID int64, a *tongban.Attachment, id *int6
 // c and first are changed only when the transaction commits.
 func (db *DB) CreateCase(ctx context.Context, c *tongban.Case, first *tongban.Event) error {
 	text := newCaseText(c, db.goTSV)
+	c.TextSig = nil
 	if batchable(c) {
 		if err := db.creates.create(ctx, c, first, text); err != errAlone {
 			return err

@@ -134,11 +134,15 @@ type caseText struct {
 
 var tsvBuilders = sync.Pool{New: func() any { return newTSVBuilder() }}
 
-// newCaseText computes c's text columns. goTSV: the server's tsvOf agrees
-// with caseTSVector.
+// newCaseText computes c's text columns, taking the signature from
+// c.TextSig when it is set. goTSV: the server's tsvOf agrees with
+// caseTSVector.
 func newCaseText(c *tongban.Case, goTSV bool) caseText {
-	sig := textproc.SignCase(c.Title, c.Body)
-	t := caseText{sig: sig.Bytes()}
+	t := caseText{sig: c.TextSig}
+	if _, ok := textproc.SignatureFromBytes(t.sig); !ok {
+		sig := textproc.SignCase(c.Title, c.Body)
+		t.sig = sig.Bytes()
+	}
 	if goTSV {
 		b := tsvBuilders.Get().(*tsvBuilder)
 		t.tsv, _ = b.caseTSVector(caseFields(c))

@@ -110,7 +110,8 @@ func (db *DB) insertEvent(ctx context.Context, tx *sql.Tx, e *tongban.Event) err
 // CreateCase inserts the case, its first event and its attachments in one
 // transaction. The event's hash is computed here, once the case ID exists.
 func (db *DB) CreateCase(ctx context.Context, c *tongban.Case, first *tongban.Event) error {
-	txt := segmentCase(c.Title, c.Body, c.Reply, c.Address) // outside the writer
+	txt := segmentCase(c.Title, c.Body, c.Reply, c.Address, c.TextSig) // outside the writer
+	c.TextSig = nil
 	err := db.exec(ctx, func(tx *sql.Tx) error {
 		// The first event's hash covers the case id, so take the id first
 		// (the single writer makes max+1 safe) and write the row once.

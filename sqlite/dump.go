@@ -217,7 +217,7 @@ func (db *DB) Load(ctx context.Context, b *tongban.LoadBatch) error {
 			defer wg.Done()
 			for i := w; i < len(b.Cases); i += workers {
 				c := b.Cases[i]
-				texts[i] = segmentCase(c.Title, c.Body, c.Reply, c.Address)
+				texts[i] = segmentCase(c.Title, c.Body, c.Reply, c.Address, nil)
 			}
 		}()
 	}

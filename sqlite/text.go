@@ -29,7 +29,7 @@ func searchOrder(total int) string {
 
 // indexText (re)writes a case's index row and signature inside tx.
 func (db *DB) indexText(ctx context.Context, tx *sql.Tx, id int64, title, body, reply, address string) error {
-	txt := segmentCase(title, body, reply, address)
+	txt := segmentCase(title, body, reply, address, nil)
 	db.indexFTS(id, txt)
 	_, err := db.execTx(ctx, tx, `UPDATE cases SET text_sig=? WHERE id=?`, txt.sig, id)
 	return err
@@ -42,11 +42,15 @@ type caseText struct {
 	sig                         []byte
 }
 
-// segmentCase prepares a case's text for indexing. A new case's text is
-// prepared by the caller, outside the writer goroutine.
-func segmentCase(title, body, reply, address string) caseText {
-	sig := textproc.SignCase(title, body)
-	return caseText{textproc.IndexText(title), textproc.IndexText(body), textproc.IndexText(reply), textproc.IndexText(address), sig.Bytes()}
+// segmentCase prepares a case's text for indexing, with sig as its
+// signature when it is one (Case.TextSig). A new case's text is prepared
+// by the caller, outside the writer goroutine.
+func segmentCase(title, body, reply, address string, sig []byte) caseText {
+	if _, ok := textproc.SignatureFromBytes(sig); !ok {
+		s := textproc.SignCase(title, body)
+		sig = s.Bytes()
+	}
+	return caseText{textproc.IndexText(title), textproc.IndexText(body), textproc.IndexText(reply), textproc.IndexText(address), sig}
 }
 
 // indexFTS defers the full-text entry to the end of the group commit

@@ -123,4 +123,28 @@ func (s *suite) search(t *testing.T) {
 	if n != 0 {
 		t.Errorf("RebuildText on an indexed store indexed %d", n)
 	}
+
+	// A signature its creator computed (Case.TextSig) is stored as given,
+	// not computed again, and taken off the case; here it is, against the
+	// rule, another text's, to tell the two apart.
+	f := newCase()
+	f.Attachments, f.Pending, f.Attrs = nil, nil, nil
+	f.Title, f.Body, f.ReceivedAt = "井盖缺失", "路口井盖缺失一周。", at(9, 9, 0)
+	given := textproc.SignCase(a.Title, a.Body)
+	f.TextSig = given.Bytes()
+	create(t, st, f)
+	if f.TextSig != nil {
+		t.Error("CreateCase left TextSig on the case")
+	}
+	got = nil
+	must(t, st.ScanTexts(ctx, tongban.TextScan{Kind: tongban.KindRequest, From: at(9, 0, 0)}, func(ct *tongban.CaseText) error {
+		got = append(got, ct)
+		return nil
+	}))
+	if len(got) != 1 || got[0].ID != f.ID {
+		t.Fatalf("ScanTexts from day 9: %d cases", len(got))
+	}
+	if sig, ok := textproc.SignatureFromBytes(got[0].Sig); !ok || sig != given {
+		t.Errorf("stored signature ok=%v, the one given: %v", ok, sig == given)
+	}
 }
