@@ -17,6 +17,7 @@ func (c *Case) Clone() *Case {
 	cp.Derived = nil
 	cp.Lat, cp.Long = clonePtr(c.Lat), clonePtr(c.Long)
 	cp.Co = slices.Clone(c.Co)
+	cp.TextSig = slices.Clone(c.TextSig)
 	cp.StepDeadline, cp.ClosedAt, cp.RepliedAt = clonePtr(c.StepDeadline), clonePtr(c.ClosedAt), clonePtr(c.RepliedAt)
 	cp.Pending = clonePtr(c.Pending)
 	cp.NextAlarmAt = clonePtr(c.NextAlarmAt)
