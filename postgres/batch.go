@@ -173,12 +173,14 @@ func (b *createBatcher) commit(batch []*createOp, spare *spareIDs) error {
 		// locks are held as briefly as possible.
 		queueScores(q, scores)
 		// The ids of the next batch, which is likely as big, come back
-		// with this one.
-		q.Queue(nextIDsSQL, n).Query(func(rows pgx.Rows) error {
-			next, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-			spare.put(next, time.Now())
-			return err
-		})
+		// with this one: enough for a few small batches at a time.
+		if len(spare.ids) < n {
+			q.Queue(nextIDsSQL, max(n, minSpareIDs)-len(spare.ids)).Query(func(rows pgx.Rows) error {
+				next, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+				spare.put(next, time.Now())
+				return err
+			})
+		}
 		// The batch is its own transaction: the statements of one
 		// pipelined batch run in one implicit transaction that commits at
 		// its end, which saves the round trips of BEGIN and COMMIT.
@@ -216,6 +218,9 @@ type spareIDs struct {
 }
 
 const spareIDAge = 100 * time.Millisecond
+
+// minSpareIDs is the fewest ids reserved ahead at a time.
+const minSpareIDs = 16
 
 // take returns up to n spare ids, oldest first.
 func (s *spareIDs) take(n int, now time.Time) []int64 {
