@@ -30,7 +30,7 @@ func init() {
 }
 
 func cmdLoadtest(ctx context.Context, args []string, _ io.Reader, out io.Writer) error {
-	const u = "loadtest [--duration 10s] [--concurrency 32] [--target URL[,URL…] --key KEY --login L --password P | --pg DSN [--instances 1,2,3] [--pgbench=false]]"
+	const u = "loadtest [--duration 10s] [--concurrency 32] [--cpuprofile FILE] [--target URL[,URL…] --key KEY --login L --password P | --pg DSN [--instances 1,2,3] [--pgbench=false]]"
 	fs := newFlags("loadtest", u, "Measure creations and case-page reads per second through the JSON API, with latency percentiles, and the raw SQLite insert rate on the same disk. Without --target it starts `tongban serve` on a fresh SQLite store in a temporary directory as a separate process and also reports its start-up time and resident memory. With --pg it measures instead 1, 2, 3… instances sharing one PostgreSQL database (a fresh scratch database on that server for each count, dropped afterwards), then the server's own pgbench simple-update rate in the same run.", out)
 	dur := fs.Duration("duration", 10*time.Second, "length of each phase")
 	conc := fs.Int("concurrency", 32, "concurrent clients")
