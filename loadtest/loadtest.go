@@ -61,10 +61,14 @@ func (r Result) failures() string {
 	return "\n  failures: " + strings.Join(parts, "; ")
 }
 
-// failure describes a request that did not get the status it wanted.
-func failure(status int, err error) string {
+// failure describes a request that did not get the status it wanted: the
+// client's error, or the status with the error code of the answer's body.
+func failure(status int, err error, body []byte) string {
 	if err != nil {
 		return err.Error()
+	}
+	if code, err := jsonString(body, "code"); err == nil {
+		return fmt.Sprintf("HTTP %d %s", status, code)
 	}
 	return fmt.Sprintf("HTTP %d", status)
 }
@@ -109,6 +113,12 @@ func (c *Client) conn(w int) (*worker, *wireConn) {
 	wk := c.workers[w%len(c.workers)]
 	wk.next++
 	return wk, wk.conns[wk.next%len(wk.conns)]
+}
+
+// lastBody is the body of worker w's last answer.
+func (c *Client) lastBody(w int) []byte {
+	wk := c.workers[w%len(c.workers)]
+	return wk.conns[wk.next%len(wk.conns)].body
 }
 
 var bodies = []string{
@@ -220,7 +230,7 @@ func (c *Client) Creates(conc int, d time.Duration) Result {
 	return run("create", conc, d, func(_ context.Context, w, i int) (string, string) {
 		code, status, err := c.create(w, i)
 		if err != nil || status != http.StatusCreated {
-			return "", failure(status, err)
+			return "", failure(status, err, c.lastBody(w))
 		}
 		return code, ""
 	})
@@ -231,7 +241,7 @@ func (c *Client) Reads(refs []string, conc int, d time.Duration) Result {
 	return run("read case", conc, d, func(_ context.Context, w, i int) (string, string) {
 		status, err := c.read(w, refs[(i*7919+w)%len(refs)])
 		if err != nil || status != http.StatusOK {
-			return "", failure(status, err)
+			return "", failure(status, err, c.lastBody(w))
 		}
 		return "", ""
 	})

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
+	"time"
 	"testing"
 )
 
@@ -33,6 +34,10 @@ func TestWireConn(t *testing.T) {
 		case "/close":
 			w.Header().Set("Connection", "close")
 			fmt.Fprint(w, "bye")
+		case "/api/v1/cases/QC7K2M9XHRT4":
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprint(w, `{"error":{"code":"not_found","message":"没有这个案件 / no such case"}}`)
 		default:
 			http.NotFound(w, r)
 		}
@@ -73,6 +78,11 @@ func TestWireConn(t *testing.T) {
 	}
 	if status, err := c.read(0, "../../etc/passwd"); err != nil || status != http.StatusNotFound {
 		t.Errorf("read of a path escaping ref: %d %v", status, err)
+	}
+	// A failed request is reported with the error code of its answer.
+	r := c.Reads([]string{"QC7K2M9XHRT4"}, 1, 50*time.Millisecond)
+	if r.Errors == 0 || r.Failures["HTTP 404 not_found"] != int(r.Errors) {
+		t.Errorf("failures of reads answered 404: %v (%d errors)", r.Failures, r.Errors)
 	}
 }
 
