@@ -7,8 +7,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
-	"time"
 	"testing"
+	"time"
 )
 
 // The client reads answers with a Content-Length, chunked ones and ones
