@@ -14,8 +14,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tongban/tongban"
@@ -292,6 +294,9 @@ func loadtestPGOnce(ctx context.Context, out io.Writer, self, dsn string, n, con
 		procs, _ = strconv.Atoi(os.Getenv("GOMAXPROCS"))
 	}
 	fmt.Fprintf(out, "%d instance(s), GOMAXPROCS=%d each\n", n, procs)
+	// The instances' warnings and errors are kept, to be shown should a
+	// request fail.
+	problems := &logProblems{}
 	var targets []string
 	for i := 0; i < n; i++ {
 		addr, err := freeAddr()
@@ -299,7 +304,7 @@ func loadtestPGOnce(ctx context.Context, out io.Writer, self, dsn string, n, con
 			return err
 		}
 		child := exec.Command(self, "serve", "--db", db.DSN, "--addr", addr)
-		child.Stdout, child.Stderr = io.Discard, io.Discard
+		child.Stdout, child.Stderr = io.Discard, problems
 		child.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(procs))
 		if err := child.Start(); err != nil {
 			return err
@@ -330,7 +335,42 @@ func loadtestPGOnce(ctx context.Context, out io.Writer, self, dsn string, n, con
 	rd.Name = fmt.Sprintf("read    x%d inst", n)
 	fmt.Fprintln(out, cr)
 	fmt.Fprintln(out, rd)
+	if cr.Errors+rd.Errors > 0 {
+		for _, l := range problems.lines() {
+			fmt.Fprintf(out, "  instance log: %s\n", l)
+		}
+	}
 	return nil
+}
+
+// logProblems keeps the last warning and error lines the instances log
+// (JSON lines, one per write).
+type logProblems struct {
+	mu   sync.Mutex
+	last []string
+}
+
+const keptProblems = 20
+
+func (p *logProblems) Write(b []byte) (int, error) {
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if !strings.Contains(l, `"level":"WARN"`) && !strings.Contains(l, `"level":"ERROR"`) {
+			continue
+		}
+		p.mu.Lock()
+		p.last = append(p.last, l)
+		if len(p.last) > keptProblems {
+			p.last = p.last[len(p.last)-keptProblems:]
+		}
+		p.mu.Unlock()
+	}
+	return len(b), nil
+}
+
+func (p *logProblems) lines() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.last)
 }
 
 // waitReadyFor polls /readyz until it answers 200 or d has passed.

@@ -264,3 +264,21 @@ func TestUserAPIKeyAndBackup(t *testing.T) {
 		t.Errorf("api keys in backup: %d", len(keys))
 	}
 }
+
+// The load test keeps the instances' last warnings and errors, nothing else.
+func TestLogProblems(t *testing.T) {
+	p := &logProblems{}
+	p.Write([]byte(`{"level":"INFO","msg":"listening"}` + "\n" + `{"level":"WARN","msg":"store unavailable"}` + "\n"))
+	for i := range 30 {
+		fmt.Fprintf(p, `{"level":"ERROR","msg":"internal error","n":%d}`+"\n", i)
+	}
+	got := p.lines()
+	if len(got) != keptProblems || !strings.Contains(got[0], `"n":10`) || !strings.Contains(got[len(got)-1], `"n":29`) {
+		t.Errorf("kept %d lines: first %q, last %q", len(got), got[0], got[len(got)-1])
+	}
+	for _, l := range got {
+		if strings.Contains(l, "INFO") {
+			t.Errorf("kept an info line: %s", l)
+		}
+	}
+}
