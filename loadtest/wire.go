@@ -3,6 +3,7 @@ package loadtest
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -21,8 +22,9 @@ import (
 
 // wireConn is one client's connection to one instance.
 type wireConn struct {
-	addr string // host:port
-	host string // Host header
+	addr string      // host:port
+	host string      // Host header
+	tls  *tls.Config // for an https target
 	conn net.Conn
 	r    *bufio.Reader
 	body []byte // the last answer's body
@@ -36,10 +38,19 @@ const maxBody = 16 << 20
 
 func newWireConn(base string) (*wireConn, error) {
 	u, err := url.Parse(base)
-	if err != nil || u.Scheme != "http" || u.Host == "" {
-		return nil, fmt.Errorf("target %q: want http://host:port", base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" && u.Path != "/" {
+		return nil, fmt.Errorf("target %q: want http://host[:port] or https://host[:port]", base)
 	}
-	return &wireConn{addr: u.Host, host: u.Host}, nil
+	w := &wireConn{addr: u.Host, host: u.Host}
+	port := "80"
+	if u.Scheme == "https" {
+		port = "443"
+		w.tls = &tls.Config{ServerName: u.Hostname()}
+	}
+	if u.Port() == "" {
+		w.addr = net.JoinHostPort(u.Hostname(), port)
+	}
+	return w, nil
 }
 
 // do sends req (a whole HTTP/1.1 request) and reads the answer's status
@@ -47,7 +58,14 @@ func newWireConn(base string) (*wireConn, error) {
 // request opens a new one.
 func (w *wireConn) do(req []byte) (int, error) {
 	if w.conn == nil {
-		c, err := net.DialTimeout("tcp", w.addr, requestTimeout)
+		d := &net.Dialer{Timeout: requestTimeout}
+		var c net.Conn
+		var err error
+		if w.tls != nil {
+			c, err = tls.DialWithDialer(d, "tcp", w.addr, w.tls)
+		} else {
+			c, err = d.Dial("tcp", w.addr)
+		}
 		if err != nil {
 			return 0, err
 		}

@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/http"
@@ -113,7 +114,32 @@ func TestWireConnBadServer(t *testing.T) {
 	if _, _, err := c.create(0, 1); err == nil || !strings.Contains(err.Error(), "status line") {
 		t.Errorf("create against a non-HTTP server: %v", err)
 	}
-	if _, err := NewClient([]string{"https://x"}, "", "", 1); err == nil {
-		t.Error("an https target was accepted")
+	for _, bad := range []string{"ftp://x", "http://", "x:80", "http://x/api"} {
+		if _, err := NewClient([]string{bad}, "", "", 1); err == nil {
+			t.Errorf("target %q was accepted", bad)
+		}
+	}
+}
+
+// An https target is spoken to over TLS, with the server's name checked.
+func TestWireConnTLS(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, r.TLS != nil)
+	}))
+	defer srv.Close()
+	c, err := NewClient([]string{srv.URL}, "k", "tok", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, wc := c.conn(0)
+	if status, err := wc.do([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")); err == nil {
+		t.Errorf("a certificate nobody vouches for was accepted: %d", status)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	wc.tls.RootCAs = pool
+	wc.tls.ServerName = "example.com" // httptest's certificate names it
+	if status, err := wc.do([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")); err != nil || status != 200 || string(wc.body) != "true" {
+		t.Errorf("over TLS: %d %q %v", status, wc.body, err)
 	}
 }
