@@ -86,14 +86,6 @@ func placeholders(from, n int) string {
 	return b.String()
 }
 
-const insertEventSQL = `INSERT INTO events (case_id, seq, action, from_step, to_step, actor_id, actor, actor_dept, at, reason, note, public, payload, prev_hash, hash)
-	VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) RETURNING id`
-
-func queueEvent(b *pgx.Batch, e *tongban.Event, id *int64) {
-	b.Queue(insertEventSQL, e.CaseID, e.Seq, e.Action, e.FromStep, e.ToStep, e.ActorID, e.Actor, e.ActorDept, micros(e.At),
-		e.Reason, e.Note, e.Public, string(e.Payload), e.PrevHash, e.Hash).QueryRow(func(r pgx.Row) error { return r.Scan(id) })
-}
-
 const insertAttachmentSQL = `INSERT INTO attachments (case_id, name, content_type, size, sha256, data, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING id`
 
 func queueAttachment(b *pgx.Batch, caseID int64, a *tongban.Attachment, id *int64) {
@@ -213,7 +205,7 @@ func (db *DB) UpdateCase(ctx context.Context, c *tongban.Case, expectVersion int
 		for j, i := range newAtt {
 			queueAttachment(b, c.ID, &c.Attachments[i], &attIDs[j])
 		}
-		queueEvent(b, ev, &evID)
+		queueEvents(b, []*tongban.Event{ev}, func(_ int, id int64) { evID = id })
 		err = tx.SendBatch(ctx, b).Close()
 		if isUnique(err) {
 			return tongban.ErrConflict

@@ -14,10 +14,10 @@ import (
 )
 
 // New cases are inserted by a few statements per table, whatever their
-// number: a statement takes up to 64 rows as a multi-row VALUES list. A statement per row
-// cost PostgreSQL more in starting and ending the statement (binding the
-// parameters, opening the table and its thirteen indexes, taking their
-// locks) than in writing the row; with several instances sharing a load,
+// number: a statement takes up to 64 rows as a multi-row VALUES list. A
+// statement per row cost PostgreSQL more in starting and ending the
+// statement (binding the parameters, opening the table and its thirteen
+// indexes, taking their locks) than in writing the row; with several instances sharing a load,
 // each one's batches are smaller and those costs count the more. (unnest
 // of one array per column was tried too: it materialises each array
 // separately, and a batch of one case cost the server 1.6 ms.)
@@ -173,32 +173,42 @@ func queueInsert(q *pgx.Batch, cases []newCase) {
 		dst = append(append(dst, nc.row.ID), caseArgs(nc.row)...)
 		return append(dst, t.tsv, t.seg[0], t.seg[1], t.seg[2], t.seg[3], t.sig)
 	}, nil)
-	at := make(map[int64]*tongban.Event, len(cases))
-	for _, nc := range cases {
-		at[nc.first.CaseID] = nc.first
+	evs := make([]*tongban.Event, len(cases))
+	for i, nc := range cases {
+		evs[i] = nc.first
 	}
-	insertEvents.queue(q, len(cases), func(i int, dst []any) []any {
-		e := cases[i].first
-		return append(dst, e.CaseID, e.Seq, e.Action, e.FromStep, e.ToStep, e.ActorID, e.Actor, e.ActorDept, micros(e.At),
-			e.Reason, e.Note, e.Public, string(e.Payload), e.PrevHash, e.Hash)
-	}, func(rows pgx.Rows) error {
-		var caseID, id int64
-		_, err := pgx.ForEachRow(rows, []any{&caseID, &id}, func() error {
-			e := at[caseID]
-			if e == nil {
-				return fmt.Errorf("postgres: inserted an event of case %d, not in the batch", caseID)
-			}
-			e.ID = id
-			return nil
-		})
-		return err
-	})
+	queueEvents(q, evs, func(i int, id int64) { evs[i].ID = id })
 	for _, nc := range cases {
 		for j := range nc.row.Attachments {
 			a := &nc.row.Attachments[j]
 			queueAttachment(q, nc.row.ID, a, &a.ID)
 		}
 	}
+}
+
+// queueEvents queues the inserts of events, of different cases, and
+// hands each one's id to setID once the batch has run.
+func queueEvents(q *pgx.Batch, evs []*tongban.Event, setID func(i int, id int64)) {
+	at := make(map[int64]int, len(evs))
+	for i, e := range evs {
+		at[e.CaseID] = i
+	}
+	insertEvents.queue(q, len(evs), func(i int, dst []any) []any {
+		e := evs[i]
+		return append(dst, e.CaseID, e.Seq, e.Action, e.FromStep, e.ToStep, e.ActorID, e.Actor, e.ActorDept, micros(e.At),
+			e.Reason, e.Note, e.Public, string(e.Payload), e.PrevHash, e.Hash)
+	}, func(rows pgx.Rows) error {
+		var caseID, id int64
+		_, err := pgx.ForEachRow(rows, []any{&caseID, &id}, func() error {
+			i, ok := at[caseID]
+			if !ok {
+				return fmt.Errorf("postgres: inserted an event of case %d, not in the batch", caseID)
+			}
+			setID(i, id)
+			return nil
+		})
+		return err
+	})
 }
 
 // goTSVAgrees reports whether the server's tsvOf equals caseTSVector's on

@@ -211,13 +211,6 @@ func (db *DB) endLoad() (casesDone bool) {
 	return s.analyzed && !s.casesAfter
 }
 
-// loadText is what loadCases writes beside a case's columns.
-type loadText struct {
-	tsv pgtype.TSVector // when ok
-	ok  bool
-	sig []byte
-}
-
 // caseFields are the fields of search_tsv, in tsvOf's order.
 func caseFields(c *tongban.Case) [4]string { return [4]string{c.Title, c.Address, c.Body, c.Reply} }
 
@@ -257,8 +250,8 @@ func (db *DB) loadCases(ctx context.Context, tx pgx.Tx, cases []*tongban.Case) e
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"load_cases"}, cols, pgx.CopyFromSlice(len(src.other), func(j int) ([]any, error) {
 		i := src.other[j]
 		c := cases[i]
-		return append(append([]any{c.ID}, caseArgs(c)...), textproc.IndexText(c.Title), textproc.IndexText(c.Address), textproc.IndexText(c.Body),
-			textproc.IndexText(c.Reply), src.texts[i].sig), nil
+		t := &src.texts[i]
+		return append(append([]any{c.ID}, caseArgs(c)...), t.seg[0], t.seg[1], t.seg[2], t.seg[3], t.sig), nil
 	})); err != nil {
 		return err
 	}
@@ -272,7 +265,7 @@ func (db *DB) loadCases(ctx context.Context, tx pgx.Tx, cases []*tongban.Case) e
 // others are listed in other once the COPY has read them all.
 type caseRows struct {
 	cases []*tongban.Case
-	texts []loadText
+	texts []caseText
 	ready []chan struct{} // closed when chunk k of texts is computed
 	done  sync.WaitGroup
 	i     int // the current case, from -1
@@ -282,7 +275,7 @@ type caseRows struct {
 const caseChunk = 64
 
 func newCaseRows(cases []*tongban.Case, useGo bool) *caseRows {
-	r := &caseRows{cases: cases, texts: make([]loadText, len(cases)), i: -1}
+	r := &caseRows{cases: cases, texts: make([]caseText, len(cases)), i: -1}
 	chunks := (len(cases) + caseChunk - 1) / caseChunk
 	r.ready = make([]chan struct{}, chunks)
 	for k := range r.ready {
@@ -293,15 +286,9 @@ func newCaseRows(cases []*tongban.Case, useGo bool) *caseRows {
 		r.done.Add(1)
 		go func() {
 			defer r.done.Done()
-			tb := newTSVBuilder()
 			for k := w; k < chunks; k += workers {
 				for i := k * caseChunk; i < min((k+1)*caseChunk, len(cases)); i++ {
-					c, t := cases[i], &r.texts[i]
-					sig := textproc.SignCase(c.Title, c.Body)
-					t.sig = sig.Bytes()
-					if useGo {
-						t.tsv, t.ok = tb.caseTSVector(caseFields(c))
-					}
+					r.texts[i] = newCaseText(cases[i], useGo)
 				}
 				close(r.ready[k])
 			}
@@ -318,7 +305,7 @@ func (r *caseRows) Next() bool {
 		if r.i%caseChunk == 0 {
 			<-r.ready[r.i/caseChunk]
 		}
-		if r.texts[r.i].ok {
+		if r.texts[r.i].tsv.Valid {
 			return true
 		}
 		r.other = append(r.other, r.i)
